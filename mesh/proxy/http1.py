@@ -1,0 +1,454 @@
+"""HTTP/1.x framing without I/O, on top of httptools (llhttp).
+
+Bytes go in with ``feed``; events come out in order. A ``RequestReader``
+reads what a client sends to the proxy, a ``ResponseReader`` what a backend
+answers. Neither reads from or writes to a socket: the async shell owns that.
+
+Framing is decided once, from the headers, by a strict reading of RFC 9112:
+``Transfer-Encoding`` together with ``Content-Length``, two differing lengths,
+a malformed length or a header section over the limit are refused with
+``HttpError``, so a request whose length two parties could read differently
+never reaches a backend (request smuggling).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import NoReturn
+
+import httptools
+
+from .errors import HeadersTooLarge, HttpError, UnsupportedHttp
+
+MAX_HEAD_BYTES = 64 * 1024
+
+Headers = tuple[tuple[bytes, bytes], ...]
+
+# Headers that describe one hop, not the message; never forwarded as received.
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"content-length",
+    }
+)
+
+
+class Framing(enum.Enum):
+    """How the end of a message body is found."""
+
+    NONE = "none"  # no body at all
+    LENGTH = "length"  # exactly Content-Length bytes
+    CHUNKED = "chunked"  # chunked transfer coding
+    CLOSE = "close"  # until the connection closes (responses only)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    target: str
+    version: str
+    headers: Headers
+    framing: Framing
+    content_length: int | None
+    keep_alive: bool
+    upgrade: bool
+
+    def header(self, name: bytes) -> bytes | None:
+        return header_value(self.headers, name)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    reason: str
+    version: str
+    headers: Headers
+    framing: Framing
+    content_length: int | None
+    keep_alive: bool
+
+    def header(self, name: bytes) -> bytes | None:
+        return header_value(self.headers, name)
+
+
+@dataclass(frozen=True, slots=True)
+class Data:
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfMessage:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Upgraded:
+    """The connection stopped speaking HTTP; ``trailing`` already belongs to the tunnel."""
+
+    trailing: bytes
+
+
+Event = Request | Response | Data | EndOfMessage | Upgraded
+
+
+def header_value(headers: Headers, name: bytes) -> bytes | None:
+    """First value of ``name`` (case-insensitive), or None."""
+    lname = name.lower()
+    for key, value in headers:
+        if key.lower() == lname:
+            return value
+    return None
+
+
+def _header_values(headers: Headers, name: bytes) -> list[bytes]:
+    return [v for k, v in headers if k.lower() == name]
+
+
+def _parse_content_length(headers: Headers) -> int | None:
+    values: list[bytes] = []
+    for raw in _header_values(headers, b"content-length"):
+        values.extend(part.strip() for part in raw.split(b","))
+    if not values:
+        return None
+    if any(not v.isdigit() or len(v) > 18 for v in values):
+        raise HttpError("Content-Length is not a decimal number")
+    if len(set(int(v) for v in values)) != 1:
+        raise HttpError("conflicting Content-Length values")
+    return int(values[0])
+
+
+def _transfer_codings(headers: Headers) -> list[bytes]:
+    codings: list[bytes] = []
+    for raw in _header_values(headers, b"transfer-encoding"):
+        codings.extend(c.strip().lower() for c in raw.split(b",") if c.strip())
+    return codings
+
+
+def request_framing(headers: Headers) -> tuple[Framing, int | None]:
+    """Strict body framing of a request (RFC 9112 section 6.3)."""
+    codings = _transfer_codings(headers)
+    length = _parse_content_length(headers)
+    if codings:
+        if length is not None:
+            raise HttpError("both Transfer-Encoding and Content-Length")
+        if codings[-1] != b"chunked" or codings.count(b"chunked") != 1:
+            raise HttpError("request Transfer-Encoding must end with a single chunked")
+        return Framing.CHUNKED, None
+    if length is not None:
+        return (Framing.LENGTH, length) if length else (Framing.NONE, 0)
+    return Framing.NONE, None
+
+
+def response_framing(headers: Headers, status: int, request_method: str) -> tuple[Framing, int | None]:
+    """Strict body framing of a response to ``request_method``."""
+    if request_method == "HEAD" or 100 <= status < 200 or status in (204, 304):
+        return Framing.NONE, None
+    codings = _transfer_codings(headers)
+    length = _parse_content_length(headers)
+    if codings:
+        if length is not None:
+            raise HttpError("both Transfer-Encoding and Content-Length")
+        if codings[-1] == b"chunked" and codings.count(b"chunked") == 1:
+            return Framing.CHUNKED, None
+        return Framing.CLOSE, None
+    if length is not None:
+        return (Framing.LENGTH, length) if length else (Framing.NONE, 0)
+    return Framing.CLOSE, None
+
+
+class _Reader:
+    """Shared machinery: httptools callbacks turned into queued events."""
+
+    def __init__(self, max_head_bytes: int) -> None:
+        self._max_head = max_head_bytes
+        self._events: list[Event] = []
+        self._url = bytearray()
+        self._reason = bytearray()
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._head_bytes = 0
+        self._in_head = True
+        self._failure: HttpError | None = None
+        self._upgraded = False
+
+    # -- httptools callbacks -------------------------------------------------
+    def on_message_begin(self) -> None:
+        self._url.clear()
+        self._reason.clear()
+        self._headers = []
+        self._head_bytes = 0
+        self._in_head = True
+
+    def _count(self, n: int) -> None:
+        self._head_bytes += n
+        if self._head_bytes > self._max_head:
+            self._fail(HeadersTooLarge(f"header section larger than {self._max_head} bytes"))
+
+    def _fail(self, err: HttpError) -> NoReturn:
+        self._failure = err
+        raise err  # stops llhttp; surfaces as HttpParserCallbackError
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        self._url += url
+
+    def on_status(self, reason: bytes) -> None:
+        self._count(len(reason))
+        self._reason += reason
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._in_head:
+            return  # trailers after a chunked body are dropped, never forwarded
+        self._count(len(name) + len(value) + 4)
+        self._headers.append((name, value))
+
+    def on_body(self, body: bytes) -> None:
+        self._events.append(Data(bytes(body)))
+
+    def on_message_complete(self) -> None:
+        self._events.append(EndOfMessage())
+        self._in_head = True
+        self._head_bytes = 0
+
+    # -- driving -------------------------------------------------------------
+    def _feed(self, parser: httptools.HttpRequestParser | httptools.HttpResponseParser, data: bytes) -> None:
+        if self._failure is not None:
+            raise self._failure
+        if self._upgraded:
+            raise HttpError("connection already upgraded; bytes belong to the tunnel")
+        was_in_head = self._in_head
+        try:
+            parser.feed_data(data)
+        except httptools.HttpParserUpgrade as up:
+            offset = int(up.args[0]) if up.args else len(data)
+            self._upgraded = True
+            self._events.append(Upgraded(bytes(data[offset:])))
+            return
+        except httptools.HttpParserCallbackError as e:
+            if self._failure is not None:
+                raise self._failure from e
+            raise HttpError("HTTP parser callback failed") from e
+        except httptools.HttpParserError as e:
+            self._failure = HttpError(f"malformed HTTP: {e}")
+            raise self._failure from e
+        # A head that spans this whole chunk counts entirely, so bytes the
+        # parser skips without a callback cannot grow without bound.
+        if was_in_head and self._in_head:
+            self._head_bytes += len(data)
+            if self._head_bytes > self._max_head * 2:
+                self._failure = HeadersTooLarge(f"header section larger than {self._max_head} bytes")
+                raise self._failure
+
+    def _take(self) -> list[Event]:
+        events, self._events = self._events, []
+        return events
+
+
+class RequestReader(_Reader):
+    """Reads requests from a client connection."""
+
+    def __init__(self, max_head_bytes: int = MAX_HEAD_BYTES) -> None:
+        super().__init__(max_head_bytes)
+        self._parser = httptools.HttpRequestParser(self)
+
+    def on_headers_complete(self) -> None:
+        headers = tuple(self._headers)
+        method = self._parser.get_method().decode("ascii")
+        if method == "CONNECT":
+            self._fail(UnsupportedHttp("CONNECT is not forwarded"))
+        if len(_header_values(headers, b"host")) > 1:
+            self._fail(HttpError("more than one Host header"))
+        try:
+            framing, length = request_framing(headers)
+        except HttpError as e:
+            self._fail(e)
+        self._in_head = False
+        self._events.append(
+            Request(
+                method=method,
+                target=bytes(self._url).decode("latin-1"),
+                version=self._parser.get_http_version(),
+                headers=headers,
+                framing=framing,
+                content_length=length,
+                keep_alive=bool(self._parser.should_keep_alive()),
+                upgrade=bool(self._parser.should_upgrade()),
+            )
+        )
+
+    def feed(self, data: bytes) -> list[Event]:
+        """Parse ``data``; raises ``HttpError`` on anything malformed."""
+        self._feed(self._parser, data)
+        return self._take()
+
+
+class ResponseReader(_Reader):
+    """Reads responses from a backend; call ``expect`` before each request is sent."""
+
+    def __init__(self, max_head_bytes: int = MAX_HEAD_BYTES) -> None:
+        super().__init__(max_head_bytes)
+        self._parser = httptools.HttpResponseParser(self)
+        self._method = "GET"
+        self._framing = Framing.NONE
+        self._replaced = False
+        self.reusable = True
+
+    def expect(self, method: str) -> None:
+        self._method = method
+
+    def on_message_begin(self) -> None:
+        if self._replaced:
+            self.reusable = False
+            return
+        super().on_message_begin()
+
+    def on_body(self, body: bytes) -> None:
+        if self._replaced:
+            self.reusable = False  # bytes after a body-less HEAD answer: the peer is confused
+            return
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if self._replaced:
+            return
+        super().on_message_complete()
+
+    def on_headers_complete(self) -> None:
+        if self._replaced:
+            self.reusable = False
+            return
+        headers = tuple(self._headers)
+        status = int(self._parser.get_status_code())
+        try:
+            framing, length = response_framing(headers, status, self._method)
+        except HttpError as e:
+            self._fail(e)
+        self._framing = framing
+        self._in_head = False
+        keep_alive = bool(self._parser.should_keep_alive()) and framing is not Framing.CLOSE
+        self._events.append(
+            Response(
+                status=status,
+                reason=bytes(self._reason).decode("latin-1"),
+                version=self._parser.get_http_version(),
+                headers=headers,
+                framing=framing,
+                content_length=length,
+                keep_alive=keep_alive,
+            )
+        )
+        if self._method == "HEAD" and status >= 200:
+            # llhttp cannot be told the request was HEAD; it would wait for a
+            # body that never comes. End the message here, use a fresh parser.
+            self._events.append(EndOfMessage())
+            self._in_head = True
+            self._replaced = True
+
+    def feed(self, data: bytes) -> list[Event]:
+        self._feed(self._parser, data)
+        if self._replaced:
+            self._parser = httptools.HttpResponseParser(self)
+            self._replaced = False
+        return self._take()
+
+    def feed_eof(self) -> list[Event]:
+        """The backend closed; ends a read-until-close body or reports truncation."""
+        if not self._in_head and self._framing is Framing.CLOSE:
+            self._in_head = True
+            self._events.append(EndOfMessage())
+            return self._take()
+        if not self._in_head:
+            raise HttpError("connection closed in the middle of a response body")
+        return self._take()
+
+
+# -- serialising ---------------------------------------------------------------
+
+
+def _connection_tokens(headers: Headers) -> set[bytes]:
+    tokens: set[bytes] = set()
+    for value in _header_values(headers, b"connection"):
+        tokens.update(t.strip().lower() for t in value.split(b",") if t.strip())
+    return tokens
+
+
+def forwardable_headers(
+    headers: Headers, *, drop: Iterable[bytes] = (), keep_upgrade: bool = False
+) -> list[tuple[bytes, bytes]]:
+    """Headers minus hop-by-hop ones, minus those named in Connection and ``drop``."""
+    named = _connection_tokens(headers) | {d.lower() for d in drop}
+    kept: list[tuple[bytes, bytes]] = []
+    for name, value in headers:
+        lname = name.lower()
+        if keep_upgrade and lname == b"upgrade":
+            kept.append((name, value))
+            continue
+        if lname in HOP_BY_HOP or lname in named:
+            continue
+        kept.append((name, value))
+    if keep_upgrade:
+        kept.append((b"Connection", b"upgrade"))
+    return kept
+
+
+def _check_token(value: bytes, what: str) -> None:
+    if not value or any(c in b" \r\n\t:" or c < 0x21 or c > 0x7E for c in value):
+        raise HttpError(f"invalid {what}: {value!r}")
+
+
+def _head(first_line: bytes, headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    out = bytearray(first_line)
+    out += b"\r\n"
+    for name, value in headers:
+        _check_token(name, "header name")
+        if b"\r" in value or b"\n" in value:
+            raise HttpError(f"header {name!r} value contains a line break")
+        out += name + b": " + value + b"\r\n"
+    out += b"\r\n"
+    return bytes(out)
+
+
+def serialize_request_head(method: str, target: str, headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    _check_token(method.encode("ascii"), "method")
+    tgt = target.encode("latin-1")
+    if not tgt or any(c <= 0x20 or c == 0x7F for c in tgt):
+        raise HttpError(f"invalid request target: {target!r}")
+    return _head(method.encode("ascii") + b" " + tgt + b" HTTP/1.1", headers)
+
+
+def serialize_response_head(status: int, reason: str, headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    if not 100 <= status <= 999:
+        raise HttpError(f"invalid status code {status}")
+    reason_b = reason.encode("latin-1").replace(b"\r", b"").replace(b"\n", b"")
+    return _head(b"HTTP/1.1 %d %s" % (status, reason_b), headers)
+
+
+def encode_chunk(data: bytes) -> bytes:
+    if not data:
+        return b""  # an empty chunk would end the body
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+LAST_CHUNK = b"0\r\n\r\n"
+
+
+def simple_response(
+    status: int,
+    reason: str,
+    body: bytes = b"",
+    *,
+    extra: Iterable[tuple[bytes, bytes]] = (),
+    close: bool = False,
+) -> bytes:
+    """A complete response generated by the proxy itself (errors, admin pages)."""
+    headers = [(b"Content-Length", str(len(body)).encode()), *extra]
+    if close:
+        headers.append((b"Connection", b"close"))
+    return serialize_response_head(status, reason, headers) + body
