@@ -1,0 +1,104 @@
+"""A cluster's metrics at every level the dashboard drills into (pure).
+
+cluster (inbound) -> workload (inbound; outbound per destination) -> one workload's routes,
+endpoints (pods) and callers (client identities).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tui.metrics.golden import GoldenSignals, golden, golden_by
+from tui.metrics.samples import Rate
+
+NO_IDENTITY = "(no identity)"
+UNKNOWN = "(unknown)"
+
+Named = tuple[tuple[str, GoldenSignals], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadMetrics:
+    """One deployment's traffic.
+
+    ``outbound``: per destination service; ``routes``: inbound per route (or authority);
+    ``endpoints``: inbound per pod, i.e. per proxy; ``callers``: inbound per client identity.
+    """
+
+    namespace: str
+    name: str
+    inbound: GoldenSignals
+    outbound: Named
+    routes: Named
+    endpoints: Named
+    callers: Named
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterMetrics:
+    inbound: GoldenSignals
+    workloads: tuple[WorkloadMetrics, ...]
+
+    def workload(self, namespace: str, name: str) -> WorkloadMetrics | None:
+        for w in self.workloads:
+            if w.namespace == namespace and w.name == name:
+                return w
+        return None
+
+
+def summarize(rates: Iterable[Rate]) -> ClusterMetrics:
+    rates = tuple(rates)
+    inbound = tuple(r for r in rates if r.label("direction") == "inbound")
+    outbound = tuple(r for r in rates if r.label("direction") == "outbound")
+
+    def wl(r: Rate) -> tuple[str, str]:
+        return (r.label("namespace"), r.label("deployment"))
+
+    def destination(r: Rate) -> str:
+        svc, ns = r.label("dst_service"), r.label("dst_namespace")
+        if svc:
+            return f"{svc}.{ns}" if ns else svc
+        return r.label("authority") or UNKNOWN
+
+    def caller(r: Rate) -> str:
+        return r.label("client_id") or NO_IDENTITY
+
+    def route(r: Rate) -> str:
+        return r.label("route") or r.label("authority") or UNKNOWN
+
+    def endpoint(r: Rate) -> str:
+        return r.label("pod") or r.label("instance") or UNKNOWN
+
+    per_in = golden_by(inbound, wl)
+    per_out = golden_by(outbound, lambda r: (*wl(r), destination(r)))
+    per_route = golden_by(inbound, lambda r: (*wl(r), route(r)))
+    per_endpoint = golden_by(inbound, lambda r: (*wl(r), endpoint(r)))
+    per_caller = golden_by(inbound, lambda r: (*wl(r), caller(r)))
+    idle = golden(())
+
+    def under(d: dict[tuple[str, str, str], GoldenSignals]) -> dict[tuple[str, str], Named]:
+        # Index once by workload so the per-workload lookup below stays linear in series count.
+        grouped: dict[tuple[str, str], list[tuple[str, GoldenSignals]]] = {}
+        for (ns, name, item), g in d.items():
+            grouped.setdefault((ns, name), []).append((item, g))
+        return {k: tuple(sorted(v, key=lambda x: x[0])) for k, v in grouped.items()}
+
+    outs, routes, endpoints, callers = under(per_out), under(per_route), under(per_endpoint), under(per_caller)
+
+    keys = sorted(set(per_in) | {k[:2] for k in per_out})
+    return ClusterMetrics(
+        inbound=golden(inbound),
+        workloads=tuple(
+            WorkloadMetrics(
+                namespace=ns,
+                name=name,
+                inbound=per_in.get((ns, name), idle),
+                outbound=outs.get((ns, name), ()),
+                routes=routes.get((ns, name), ()),
+                endpoints=endpoints.get((ns, name), ()),
+                callers=callers.get((ns, name), ()),
+            )
+            for ns, name in keys
+        ),
+    )
