@@ -1,0 +1,334 @@
+"""Bring a local fleet of real Kubernetes control planes up and down.
+
+Clusters start concurrently; within a cluster the order is etcd, apiserver,
+then controller-manager and scheduler, each waited for before the next.  If
+anything fails, every process this call started is stopped again and the error
+names the cluster and component with the end of its log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import socket
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import yaml
+
+from fleet.local import commands, process
+from fleet.local.binaries import BinarySet, ensure_binaries
+from fleet.local.commands import ClusterPaths
+from fleet.local.errors import ComponentStartError, LocalFleetError, UnknownClusterError
+from fleet.local.kubeconfig import Credentials, document
+from fleet.local.process import ProcessRecord
+from fleet.local.state import ClusterRecord, FleetState
+from fleet.local.topology import DEFAULT_NAMES, ClusterPlan, Ports, context_name
+
+Progress = Callable[[str], None]
+
+ETCD_TIMEOUT = 30.0
+APISERVER_TIMEOUT = 120.0
+CONTROLLER_TIMEOUT = 60.0
+_PORT_RETRIES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterStatus:
+    name: str
+    api_url: str
+    context: str
+    ready: bool
+    uptime_seconds: float
+    pids: dict[str, int]
+    kubeconfig: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"name": self.name, "apiServer": self.api_url, "context": self.context, "ready": self.ready,
+                "uptimeSeconds": round(self.uptime_seconds, 1), "pids": self.pids,
+                "kubeconfig": self.kubeconfig}
+
+
+class _PortsTaken(Exception):
+    """A component could not bind: pick new ports and try again."""
+
+
+class _PortPicker:
+    """Free loopback ports, never the same one twice in this process."""
+
+    def __init__(self) -> None:
+        self._given: set[int] = set()
+
+    def one(self) -> int:
+        while True:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind(("127.0.0.1", 0))
+                port = int(s.getsockname()[1])
+            if port not in self._given:
+                self._given.add(port)
+                return port
+
+    def ports(self) -> Ports:
+        return Ports(self.one(), self.one(), self.one(), self.one(), self.one())
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class LocalFleet:
+    def __init__(self, state_dir: Path, progress: Progress = lambda _msg: None) -> None:
+        self.state = FleetState.load(state_dir)
+        self.progress = progress
+        self._ports = _PortPicker()
+        self._lock = asyncio.Lock()
+
+    # ---- up -------------------------------------------------------------------------------------
+
+    async def up(self, names: tuple[str, ...], binaries: BinarySet | None = None) -> list[ClusterStatus]:
+        """Make every named cluster run, reusing healthy ones; returns their status."""
+        healthy = {s.name for s in await self.status_async() if s.ready}
+        to_start = [n for n in names if n not in healthy]
+        for n in names:
+            if n in healthy:
+                self.progress(f"{n}: already running at {self.state.clusters[n].api_url}")
+        if to_start:
+            bins = binaries if binaries is not None else await asyncio.to_thread(ensure_binaries, self.progress)
+            plans = self._plans(to_start)
+            started: list[ProcessRecord] = []
+            results = await asyncio.gather(*(self._start_cluster(p, bins, started) for p in plans),
+                                           return_exceptions=True)
+            failures = [r for r in results if isinstance(r, BaseException)]
+            if failures:
+                await asyncio.to_thread(process.stop, started)
+                for p in plans:
+                    self.state.clusters.pop(p.name, None)
+                self.state.save()
+                self._write_merged_kubeconfig()
+                first = failures[0]
+                if isinstance(first, LocalFleetError):
+                    raise first
+                raise LocalFleetError(f"starting the local fleet failed: {first!r}") from first
+        self._write_merged_kubeconfig()
+        return [s for s in await self.status_async() if s.name in names]
+
+    def _plans(self, names: list[str]) -> list[ClusterPlan]:
+        used = {c.index for n, c in self.state.clusters.items() if n not in names}
+        plans = []
+        for name in names:
+            if name in self.state.clusters:
+                index = self.state.clusters[name].index
+            elif name in DEFAULT_NAMES and DEFAULT_NAMES.index(name) not in used:
+                index = DEFAULT_NAMES.index(name)
+            else:
+                index = next(i for i in range(len(DEFAULT_NAMES), 1000) if i not in used)
+            used.add(index)
+            plans.append(ClusterPlan(name=name, index=index))
+        return plans
+
+    async def _start_cluster(self, plan: ClusterPlan, bins: BinarySet, started: list[ProcessRecord]) -> None:
+        old = self.state.clusters.get(plan.name)
+        if old is not None:
+            # A cluster that is recorded but not healthy: stop its leftovers, keep its data.
+            await asyncio.to_thread(process.stop, old.processes)
+        paths = self.state.cluster_paths(plan.name)
+        await asyncio.to_thread(paths.pki.ensure, plan.name, plan.kubernetes_service_ip)
+        ports = old.ports if old is not None and all(_port_free(p) for p in old.ports.all()) else None
+        t0 = time.monotonic()
+        for attempt in range(_PORT_RETRIES):
+            ports = ports or self._ports.ports()
+            try:
+                procs = await self._start_components(plan, ports, paths, bins, started)
+                break
+            except _PortsTaken:
+                self.progress(f"{plan.name}: a port was taken meanwhile; picking others (try {attempt + 2})")
+                ports = None
+        else:
+            raise ComponentStartError(plan.name, "start-up", f"found no free ports in {_PORT_RETRIES} tries", "")
+        assert ports is not None
+        async with self._lock:
+            self.state.clusters[plan.name] = ClusterRecord(plan.name, plan.index, ports, tuple(procs), time.time())
+            self.state.save()
+        self.progress(f"{plan.name}: ready at https://127.0.0.1:{ports.apiserver} in {time.monotonic() - t0:.1f}s")
+
+    async def _start_components(self, plan: ClusterPlan, ports: Ports, paths: ClusterPaths, bins: BinarySet,
+                                started: list[ProcessRecord]) -> list[ProcessRecord]:
+        self._write_kubeconfigs(plan, ports, paths)
+        mine: list[ProcessRecord] = []
+
+        def launch(component: str, argv: list[str]) -> ProcessRecord:
+            rec = process.spawn(argv, paths.log(component), component)
+            mine.append(rec)
+            started.append(rec)
+            return rec
+
+        try:
+            etcd = launch("etcd", commands.etcd(bins.etcd, plan, ports, paths))
+            await self._wait(plan, etcd, ETCD_TIMEOUT, self._etcd_ready(ports))
+            api = launch("kube-apiserver", commands.apiserver(bins.kube_apiserver, plan, ports, paths))
+            await self._wait(plan, api, APISERVER_TIMEOUT, self._https_ready(ports.apiserver, "/readyz", paths))
+            kcm = launch("kube-controller-manager",
+                         commands.controller_manager(bins.kube_controller_manager, plan, ports, paths))
+            sched = launch("kube-scheduler", commands.scheduler(bins.kube_scheduler, plan, ports, paths))
+            await asyncio.gather(
+                self._wait(plan, kcm, CONTROLLER_TIMEOUT,
+                           self._https_ready(ports.controller_manager, "/healthz", paths, client=False)),
+                self._wait(plan, sched, CONTROLLER_TIMEOUT,
+                           self._https_ready(ports.scheduler, "/healthz", paths, client=False)),
+            )
+        except BaseException:
+            await asyncio.to_thread(process.stop, mine)
+            for rec in mine:
+                started.remove(rec)
+            raise
+        return mine
+
+    async def _wait(self, plan: ClusterPlan, rec: ProcessRecord, limit: float,
+                    check: Callable[[], Awaitable[bool]]) -> None:
+        deadline = time.monotonic() + limit
+        while True:
+            if not process.alive(rec):
+                log_tail = process.tail(Path(rec.log))
+                if "address already in use" in log_tail:
+                    raise _PortsTaken()
+                raise ComponentStartError(plan.name, rec.component, "exited during start-up", log_tail)
+            if await check():
+                return
+            if time.monotonic() > deadline:
+                raise ComponentStartError(plan.name, rec.component, f"was not ready within {limit:.0f}s",
+                                          process.tail(Path(rec.log)))
+            await asyncio.sleep(0.2)
+
+    def _etcd_ready(self, ports: Ports) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            return await _get_ok(f"http://127.0.0.1:{ports.etcd_client}/health", None)
+        return check
+
+    def _https_ready(self, port: int, path: str, paths: ClusterPaths, client: bool = True
+                     ) -> Callable[[], Awaitable[bool]]:
+        ctx = ssl.create_default_context(cafile=str(paths.pki.ca.cert))
+        if client:
+            admin = paths.pki.pair("admin")
+            ctx.load_cert_chain(admin.cert, admin.key)
+
+        async def check() -> bool:
+            return await _get_ok(f"https://127.0.0.1:{port}{path}", ctx)
+        return check
+
+    def _write_kubeconfigs(self, plan: ClusterPlan, ports: Ports, paths: ClusterPaths) -> None:
+        pki = paths.pki
+        server = f"https://127.0.0.1:{ports.apiserver}"
+        ca = pki.ca.cert.read_bytes()
+        for file, pair, user in (
+            (paths.kubeconfig, "admin", "admin"),
+            (paths.component_kubeconfig("kube-controller-manager"), "controller-manager", "controller-manager"),
+            (paths.component_kubeconfig("kube-scheduler"), "scheduler", "scheduler"),
+        ):
+            cp = pki.pair(pair)
+            creds = Credentials(plan.context, server, ca, cp.cert.read_bytes(), cp.key.read_bytes(), user)
+            _write_kubeconfig(file, document([creds]))
+
+    def _write_merged_kubeconfig(self) -> None:
+        entries = []
+        for rec in sorted(self.state.clusters.values(), key=lambda c: c.index):
+            pki = self.state.cluster_paths(rec.name).pki
+            admin = pki.pair("admin")
+            entries.append(Credentials(context_name(rec.name), rec.api_url, pki.ca.cert.read_bytes(),
+                                       admin.cert.read_bytes(), admin.key.read_bytes(), "admin"))
+        if entries:
+            _write_kubeconfig(self.state.kubeconfig, document(entries))
+        else:
+            self.state.kubeconfig.unlink(missing_ok=True)
+
+    # ---- down / status -------------------------------------------------------------------------
+
+    async def down(self, keep: bool = False) -> None:
+        everything = [p for c in self.state.clusters.values() for p in c.processes]
+        await asyncio.to_thread(process.stop, everything)
+        if keep:
+            return
+        for name in list(self.state.clusters):
+            shutil.rmtree(self.state.cluster_paths(name).root, ignore_errors=True)
+        self.state.clusters.clear()
+        self.state.kubeconfig.unlink(missing_ok=True)
+        self.state.file.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            (self.state.root / "clusters").rmdir()
+
+    async def status_async(self) -> list[ClusterStatus]:
+        recs = sorted(self.state.clusters.values(), key=lambda c: c.index)
+        return list(await asyncio.gather(*(self._cluster_status(r) for r in recs)))
+
+    async def _cluster_status(self, rec: ClusterRecord) -> ClusterStatus:
+        paths = self.state.cluster_paths(rec.name)
+        all_alive = all(process.alive(p) for p in rec.processes)
+        ready = all_alive and await self._https_ready(rec.ports.apiserver, "/readyz", paths)()
+        api = next((p for p in rec.processes if p.component == "kube-apiserver"), None)
+        uptime = process.uptime_seconds(api) if api is not None and process.alive(api) else 0.0
+        return ClusterStatus(rec.name, rec.api_url, context_name(rec.name), ready, uptime,
+                             {p.component: p.pid for p in rec.processes}, str(paths.kubeconfig))
+
+    def kubeconfig_path(self, cluster: str | None = None) -> Path:
+        if cluster is None:
+            return self.state.kubeconfig
+        if cluster not in self.state.clusters:
+            known = ", ".join(sorted(self.state.clusters)) or "none"
+            raise UnknownClusterError(f"no local cluster named {cluster!r} (running: {known})")
+        return self.state.cluster_paths(cluster).kubeconfig
+
+    def processes(self) -> list[ProcessRecord]:
+        return [p for c in self.state.clusters.values() for p in c.processes]
+
+
+async def _get_ok(url: str, ctx: ssl.SSLContext | None) -> bool:
+    try:
+        timeout = aiohttp.ClientTimeout(total=2)
+        async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url, ssl=ctx or False) as r:
+            body = await r.text()
+            return r.status == 200 and ("ok" in body or "true" in body)
+    except (aiohttp.ClientError, TimeoutError, OSError):
+        return False
+
+
+def _write_kubeconfig(path: Path, doc: dict[str, object]) -> None:
+    from fleet.local.certs import write_private
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_private(path, yaml.safe_dump(doc, sort_keys=False).encode())
+
+
+def status_table(rows: list[ClusterStatus]) -> str:
+    header = ("CLUSTER", "API SERVER", "READY", "UPTIME", "PIDS")
+    body = [
+        (r.name, r.api_url, "yes" if r.ready else "NO", _duration(r.uptime_seconds),
+         " ".join(f"{k.removeprefix('kube-')}={v}" for k, v in r.pids.items()))
+        for r in rows
+    ]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *body, strict=False)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in (header, *body)]
+    return "\n".join(lines)
+
+
+def status_json(rows: list[ClusterStatus]) -> str:
+    return json.dumps({"clusters": [r.to_json() for r in rows]}, indent=2)
+
+
+def _duration(seconds: float) -> str:
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
