@@ -262,15 +262,18 @@ def _wave_problems(doc: Document, clusters: list[_Cluster]) -> list[Problem]:
     names = {cluster.name: cluster for cluster in clusters}
     problems: list[Problem] = []
     placed: dict[str, Path] = {}
+    complete = True
     for index, wave in enumerate(waves):
         base: Path = ("spec", "rollout", "waves", index)
         members = wave.get("clusters") if isinstance(wave, dict) else wave
         if isinstance(wave, dict):
             base = (*base, "clusters")
         if not isinstance(members, list):
+            complete = False  # already a schema problem; "in no wave" would only repeat it
             continue
         for position, name in enumerate(members):
             if not isinstance(name, str):
+                complete = False
                 continue
             path = (*base, position)
             if name not in names:
@@ -282,7 +285,7 @@ def _wave_problems(doc: Document, clusters: list[_Cluster]) -> list[Problem]:
             else:
                 placed[name] = path
     for name, cluster in sorted(names.items()):
-        if name not in placed:
+        if complete and name not in placed:
             reason = f"cluster {name!r} ({cluster.file}) is in no wave; every cluster rolls out in exactly one"
             problems.append(doc.problem(("spec", "rollout", "waves"), reason))
     return problems

@@ -37,8 +37,7 @@ def schema_text(name: str) -> str:
 def _validator(name: str) -> Any:
     loaded = {file: json.loads(schema_text(file)) for file in _SCHEMA_FILES}
     registry: referencing.Registry[Any] = referencing.Registry().with_resources(
-        (_BASE + file, referencing.jsonschema.DRAFT202012.create_resource(schema))
-        for file, schema in loaded.items()
+        (_BASE + file, referencing.jsonschema.DRAFT202012.create_resource(schema)) for file, schema in loaded.items()
     )
     return jsonschema.Draft202012Validator(loaded[name], registry=registry)
 
