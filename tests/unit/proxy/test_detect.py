@@ -54,9 +54,7 @@ def test_transport_header_round_trip_and_partial() -> None:
     assert raw[used:] == b"GET /"
 
 
-@pytest.mark.parametrize(
-    "raw", [b"GET / HTTP/1.1\r\n", b"MFP/1 ftp 21\r\n", b"MFP/1 http1 99999\r\n", b"M" * 80]
-)
+@pytest.mark.parametrize("raw", [b"GET / HTTP/1.1\r\n", b"MFP/1 ftp 21\r\n", b"MFP/1 http1 99999\r\n", b"M" * 80])
 def test_transport_header_refuses_garbage(raw: bytes) -> None:
     with pytest.raises(TransportHeaderError):
         decode(raw)

@@ -64,8 +64,7 @@ def test_http10_is_not_keep_alive() -> None:
 @pytest.mark.parametrize("step", [None, 1, 3])
 def test_chunked_body_is_decoded_in_any_split(step: int | None) -> None:
     raw = (
-        b"POST /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-        b"3\r\nabc\r\n2;e=1\r\nde\r\n0\r\nT: 1\r\n\r\n"
+        b"POST /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;e=1\r\nde\r\n0\r\nT: 1\r\n\r\n"
     )
     events = parse_all(raw, step)
     req = events[0]
@@ -100,14 +99,12 @@ def test_pipelined_requests_come_out_in_order() -> None:
             id="bad chunk size",
         ),
         pytest.param(
-            b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
-            b"3\r\nabc\r\n0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
             HttpError,
             id="both CL and TE",
         ),
         pytest.param(
-            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
-            b"3\r\nabc\r\n0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
             HttpError,
             id="both TE and CL",
         ),
@@ -278,9 +275,7 @@ header_names = st.sampled_from(
     [b"Host", b"Content-Length", b"Transfer-Encoding", b"content-length", b"X-A", b"Transfer-encoding"]
 )
 header_values = st.one_of(
-    st.sampled_from(
-        [b"chunked", b"gzip, chunked", b"chunked, gzip", b"3", b"03", b"3, 3", b"3,4", b"-1", b"x"]
-    ),
+    st.sampled_from([b"chunked", b"gzip, chunked", b"chunked, gzip", b"3", b"03", b"3, 3", b"3,4", b"-1", b"x"]),
     st.binary(max_size=8),
 )
 
@@ -304,9 +299,7 @@ def requests(draw: st.DrawFn) -> bytes:
 
 @settings(max_examples=400, deadline=None)
 @given(raw=requests(), noise=st.binary(max_size=40), step=st.integers(min_value=1, max_value=64))
-def test_fuzz_parser_only_raises_http_error_and_never_disagrees_on_framing(
-    raw: bytes, noise: bytes, step: int
-) -> None:
+def test_fuzz_parser_only_raises_http_error_and_never_disagrees_on_framing(raw: bytes, noise: bytes, step: int) -> None:
     for candidate in (raw, noise, raw[: len(raw) // 2] + noise):
         reader = RequestReader()
         events: list[object] = []
