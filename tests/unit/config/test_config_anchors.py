@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from config_files import FLEET, cluster_yaml
-from conftest import NOW, MakeCert, WriteFleet
+from config_files import FLEET, NOW, MakeCert, WriteFleet, cluster_yaml
 
 from fleet.config import DirectoryTree, check_fleet, load_fleet
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import NOW, REPO_ROOT
+from config_files import NOW, REPO_ROOT
 
 from fleet.config import (
     DirectoryTree,

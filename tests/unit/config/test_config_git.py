@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pygit2
 import pytest
-from conftest import NOW
+from config_files import NOW
 
 from fleet.config import GitTree, load_fleet, validate_main
 from fleet.errors import InvalidConfig, RevisionNotFound

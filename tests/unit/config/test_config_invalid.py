@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from config_files import FLEET, cluster_yaml
-from conftest import NOW, WriteFleet
+from config_files import FLEET, NOW, WriteFleet, cluster_yaml
 
 from fleet.config import DirectoryTree, check_fleet, load_fleet, validate_main
 from fleet.errors import InvalidConfig
