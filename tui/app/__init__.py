@@ -1,0 +1,1 @@
+"""The Textual application: one module per screen under :mod:`tui.app.screens`."""

@@ -1,0 +1,1 @@
+"""Pure presentation: the tables, cells and commands the screens and ``--once`` share."""
