@@ -34,7 +34,7 @@ def test_first_sync_clones_and_later_syncs_see_new_commits(upstream: Upstream, c
 
 def test_only_the_configured_branch_is_followed(upstream: Upstream, cache: Path) -> None:
     main = upstream.commit({"fleet.yaml": "main\n"})
-    upstream.repo.branches.local.create("staging", upstream.repo.get(main).peel(pygit2.Commit))
+    upstream.repo.branches.local.create("staging", upstream.repo.revparse_single(main).peel(pygit2.Commit))
     source = GitSource(str(upstream.path), "staging", cache=cache)
     assert source.sync().revision == main
     upstream.commit({"fleet.yaml": "main moves on\n"})  # HEAD is main
