@@ -80,12 +80,29 @@ def _expected(types: Any) -> str:
     return " or ".join(_JSON_TYPES.get(name, name) for name in names)
 
 
+def _branch_of_the_right_type(error: Any) -> list[Any] | None:
+    branches: dict[int, list[Any]] = {}
+    for sub in error.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    for subs in branches.values():
+        if not any(sub.validator == "type" and not sub.path for sub in subs):
+            return subs
+    return None
+
+
 def _problems(document: Document, error: Any, skip: frozenset[Path]) -> Iterator[Problem]:
     path: Path = tuple(error.absolute_path)
     if any(path[: len(prefix)] == prefix for prefix in skip):
         return
     keyword = error.validator
     custom = error.schema.get("x-messages", {}) if isinstance(error.schema, dict) else {}
+    if keyword == "anyOf" and isinstance(error.instance, dict | list):
+        branch = _branch_of_the_right_type(error)
+        if branch is not None:
+            # The value has the shape of one alternative: its own errors say more than "none matched".
+            for sub in branch:
+                yield from _problems(document, sub, skip)
+            return
     if keyword == "required":
         # jsonschema reports the parent; the user is missing a field of it.
         for missing in error.validator_value:

@@ -57,7 +57,7 @@ def test_load_from_a_revision_ignores_the_working_tree(fleet_repo: tuple[Path, s
 def test_git_tree_lists_only_files(fleet_repo: tuple[Path, str, str]) -> None:
     root, good, _ = fleet_repo
     tree = GitTree.at(root, good)
-    assert tree.list("clusters") == ["east.yaml", "north.yaml", "west.yaml"]
+    assert tree.list("clusters") == ["README.md", "east.yaml", "north.yaml", "west.yaml"]
     assert tree.list("") == ["fleet.yaml"]
     assert tree.list("missing") == []
     assert tree.read("clusters") is None

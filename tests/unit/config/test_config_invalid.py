@@ -186,6 +186,15 @@ def test_wave_shape_and_durations(write_fleet: WriteFleet) -> None:
     ]
 
 
+def test_a_wave_with_its_own_timeout_is_checked_field_by_field(write_fleet: WriteFleet) -> None:
+    fleet = FLEET + "  rollout:\n    waves:\n      - clusters: [east]\n        timeout: later\n        size: 2\n"
+    root = write_fleet(fleet, {"east.yaml": cluster_yaml("east", 0)})
+    assert problems_of(root) == [
+        "fleet.yaml:11:18: spec.rollout.waves[0].timeout: 'later' is not a duration such as 90s, 10m or 1h30m",
+        "fleet.yaml:12:9: spec.rollout.waves[0].size: unknown field; expected one of: clusters, timeout",
+    ]
+
+
 def test_unsupported_mesh_version_and_unquoted_version(write_fleet: WriteFleet) -> None:
     root = write_fleet(FLEET.replace('"0.1.0"', '"9.9.9"'), {"east.yaml": cluster_yaml("east", 0)})
     assert problems_of(root) == [
