@@ -241,8 +241,8 @@ def _link_problems(clusters: list[_Cluster]) -> list[Problem]:
 
 def _network_overlaps(cluster: _Cluster, peer: _Cluster) -> list[Problem]:
     problems: list[Problem] = []
-    assert cluster.doc is not None
-    assert peer.doc is not None
+    if cluster.doc is None or peer.doc is None:
+        return problems  # an unreadable file was reported already; it has no networks to compare
     for mine, theirs in itertools.product(_CIDR_FIELDS, _CIDR_FIELDS):
         a, b = cluster.cidrs.get(mine), peer.cidrs.get(theirs)
         if a is not None and b is not None and _overlap(a, b):

@@ -49,7 +49,8 @@ class DirectoryTree:
     def read(self, path: str) -> bytes | None:
         target = self.root.joinpath(*_parts(path))
         try:
-            return target.read_bytes() if target.is_file() else None
+            # Symbolic links are skipped, as in GitTree: they could point outside the fleet.
+            return target.read_bytes() if target.is_file() and not target.is_symlink() else None
         except OSError as e:
             raise TreeReadError(f"{path}: cannot be read: {e.strerror or e}") from e
 
@@ -58,7 +59,7 @@ class DirectoryTree:
         try:
             if not target.is_dir():
                 return []
-            return sorted(entry.name for entry in target.iterdir() if entry.is_file())
+            return sorted(entry.name for entry in target.iterdir() if entry.is_file() and not entry.is_symlink())
         except OSError as e:
             raise TreeReadError(f"{directory}/: cannot be listed: {e.strerror or e}") from e
 
