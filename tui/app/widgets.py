@@ -25,11 +25,16 @@ class ValueTable(DataTable[Text]):
         shown = sort_rows(filter_rows(table, query), self.sort_key, self.descending)
         keep = self.current_key()
         self.clear(columns=True)
-        for col in table.columns:
+        widths = [len(c.title) + 2 for c in table.columns]
+        for row in shown.rows:
+            # Widths from the data itself: the table's idle-time auto-sizing lags a full rebuild.
+            widths = [max(w, len(c.shown)) for w, c in zip(widths, row.cells, strict=True)]
+        for col, width in zip(table.columns, widths, strict=True):
             mark = ""
             if col.key == self.sort_key:
                 mark = " ▼" if self.descending else " ▲"
-            self.add_column(Text(col.title + mark, justify="right" if col.numeric else "left"), key=col.key)
+            self.add_column(Text(col.title + mark, justify="right" if col.numeric else "left"),
+                            key=col.key, width=width)
         for row in shown.rows:
             self.add_row(*(Text(c.shown, style=STYLE[c.level],
                                 justify="right" if col.numeric else "left")

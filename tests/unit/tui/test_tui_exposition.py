@@ -1,10 +1,9 @@
 import pytest
+from tui_expo import Traffic, exposition
 
 from tui.errors import ExpositionInvalid
 from tui.metrics import parse_exposition
 from tui.metrics.samples import label
-
-from tui_expo import Traffic, exposition
 
 
 def test_reads_the_linkerd_series_and_adds_instance() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from tui_fixtures import StaticFeed, fleet_view
 
 from tui.app.app import FleetApp
 from tui.app.screens.events import EventsScreen
@@ -13,7 +14,6 @@ from tui.app.screens.trust import TrustScreen
 from tui.app.screens.workload import WorkloadScreen
 from tui.app.screens.workloads import WorkloadsScreen
 from tui.app.widgets import ValueTable
-from tui_fixtures import StaticFeed, fleet_view
 
 SIZE = (200, 40)
 
