@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from tui_fixtures import StaticFeed, fleet_view
 
 from tui.app.app import FleetApp
-from tui_fixtures import StaticFeed, fleet_view
 
 SIZE = (190, 34)
 

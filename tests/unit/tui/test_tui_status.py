@@ -1,8 +1,8 @@
 import pytest
+from tui_fixtures import status_doc
 
 from tui.errors import StatusInvalid
 from tui.status import ClusterState, parse_status, parse_status_text
-from tui_fixtures import status_doc
 
 
 def test_parses_the_fixture_document() -> None:
