@@ -74,3 +74,52 @@ def parse_port_list(text: str) -> frozenset[int]:
             raise ValueError(f"port range out of bounds: {item!r}")
         ports.update(range(low, high + 1))
     return frozenset(ports)
+
+
+MAX_CLIENT_HELLO = 16 * 1024 + 5
+
+
+def client_hello_sni(data: bytes) -> tuple[bool, str | None]:
+    """Server name from a TLS ClientHello at the start of ``data``.
+
+    Returns (complete, name): complete is False while the first record is
+    still incomplete; name is None when the hello carries no server name or
+    cannot be read. The inbound side uses it to tell TLS meant for this
+    proxy (server name = our identity) from an application's own TLS.
+    """
+    if len(data) < 5:
+        return False, None
+    record_len = int.from_bytes(data[3:5], "big")
+    end = 5 + record_len
+    if len(data) < end:
+        return (False, None) if end <= MAX_CLIENT_HELLO else (True, None)
+    try:
+        return True, _sni_from_handshake(data[5:end])
+    except IndexError:
+        return True, None
+
+
+def _sni_from_handshake(hs: bytes) -> str | None:
+    if hs[0] != 0x01:
+        return None
+    pos = 4 + 2 + 32  # handshake header, client_version, random
+    pos += 1 + hs[pos]  # session id
+    pos += 2 + int.from_bytes(hs[pos : pos + 2], "big")  # cipher suites
+    pos += 1 + hs[pos]  # compression methods
+    ext_end = pos + 2 + int.from_bytes(hs[pos : pos + 2], "big")
+    pos += 2
+    while pos + 4 <= ext_end:
+        ext_type = int.from_bytes(hs[pos : pos + 2], "big")
+        ext_len = int.from_bytes(hs[pos + 2 : pos + 4], "big")
+        body = hs[pos + 4 : pos + 4 + ext_len]
+        if ext_type == 0:  # server_name
+            p = 2
+            while p + 3 <= len(body):
+                name_type = body[p]
+                name_len = int.from_bytes(body[p + 1 : p + 3], "big")
+                if name_type == 0:
+                    return body[p + 3 : p + 3 + name_len].decode("ascii", "replace")
+                p += 3 + name_len
+            return None
+        pos += 4 + ext_len
+    return None

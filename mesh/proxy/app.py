@@ -1,0 +1,535 @@
+"""The running proxy: listeners, identity, routing, admin, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from .breaker import BreakerConfig
+from .detect import (
+    MAX_CLIENT_HELLO,
+    PEEK_BYTES,
+    Protocol,
+    client_hello_sni,
+    detect,
+)
+from .errors import ProxyError, TransportHeaderError, UpstreamError
+from .http1 import Request
+from .http_server import (
+    PROXY_ERROR_HEADER,
+    DownstreamConnection,
+    OutgoingResponse,
+    RequestBody,
+    ServeOptions,
+    error_response,
+    serve_http1,
+)
+from .identity import IdentityMaterial, IdentitySource, TlsContexts, peer_identity
+from .metrics import Labels, MetricsStore, exposition, traffic_labels
+from .netio import ByteCount, close_writer, open_accepted, peek, tunnel
+from .origdst import original_destination
+from .outbound import OutboundRouter
+from .resolver import Resolver
+from .services import format_address
+from .settings import ProxySettings
+from .transport_header import MAX_LEN as PREFACE_MAX
+from .transport_header import decode as decode_preface
+from .upstream import ConnectionPool, DialTarget, UpstreamConnection
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Tracked:
+    task: asyncio.Task[None]
+    conn: DownstreamConnection | None = None
+
+
+class ProxyApp:
+    def __init__(
+        self,
+        settings: ProxySettings,
+        identity: IdentitySource,
+        resolver: Resolver,
+        *,
+        breaker_config: BreakerConfig | None = None,
+    ) -> None:
+        self.settings = settings
+        self.identity = identity
+        self.resolver = resolver
+        self.metrics = MetricsStore()
+        self.tls: TlsContexts | None = None
+        self.draining = False
+        self._listeners: dict[str, socket.socket] = {}
+        self._accepters: list[asyncio.Task[None]] = []
+        self._conns: dict[asyncio.Task[None], _Tracked] = {}
+        self._stopped = asyncio.Event()
+        self._unsubscribe = identity.subscribe(self._on_identity)
+        current = identity.current()
+        if current is not None:
+            self._on_identity(current)
+        self.out_pool = ConnectionPool(
+            client_tls=lambda: self.tls.client if self.tls else None,
+            on_open=lambda c: self._upstream_opened("outbound", c),
+            on_close=lambda c: self._upstream_closed("outbound", c),
+            on_tls_failure=lambda t, r: self._tls_failure("outbound", r),
+            idle_timeout=settings.timeouts.idle,
+        )
+        self.in_pool = ConnectionPool(
+            client_tls=lambda: None,
+            on_open=lambda c: self._upstream_opened("inbound", c),
+            on_close=lambda c: self._upstream_closed("inbound", c),
+            on_tls_failure=lambda t, r: self._tls_failure("inbound", r),
+            idle_timeout=settings.timeouts.idle,
+        )
+        self.outbound = OutboundRouter(
+            resolver, self.out_pool, self.metrics, default_timeouts=settings.timeouts, breaker_config=breaker_config
+        )
+        self.inbound = OutboundRouter(resolver, self.in_pool, self.metrics, default_timeouts=settings.timeouts)
+        self.serve_options = ServeOptions(idle_timeout=settings.timeouts.idle, head_timeout=settings.head_timeout)
+        self.metrics.add_gauge(
+            "identity_cert_expiration_timestamp_seconds",
+            "Time when this proxy's current certificate expires.",
+            self._expiry_gauge,
+        )
+        self.metrics.add_gauge(
+            "outbound_balancer_endpoints", "Endpoints per destination by state.", self._endpoint_gauge
+        )
+        self.metrics.add_gauge(
+            "outbound_endpoint_latency_ewma_ms", "Peak-EWMA latency estimate per endpoint.", self._latency_gauge
+        )
+        self.metrics.add_gauge(
+            "outbound_endpoint_pending_requests", "Requests in flight per endpoint.", self._pending_gauge
+        )
+        self.metrics.add_gauge(
+            "outbound_endpoint_breaker_state",
+            "Circuit breaker state per endpoint (1 for the current state).",
+            self._breaker_gauge,
+        )
+
+    # -- identity --------------------------------------------------------------
+    def _on_identity(self, material: IdentityMaterial) -> None:
+        try:
+            self.tls = TlsContexts(material)
+            log.info("certificate loaded for %s", material.name)
+        except ProxyError as e:
+            log.error("new certificate material refused: %s", e)
+
+    @property
+    def identity_name(self) -> str | None:
+        return self.tls.material.name if self.tls else None
+
+    @property
+    def ready(self) -> bool:
+        return self.tls is not None
+
+    # -- gauges ------------------------------------------------------------------
+    def _expiry_gauge(self) -> Iterable[tuple[Labels, float]]:
+        if self.tls is not None and self.tls.material.not_after is not None:
+            yield (), self.tls.material.not_after
+
+    def _endpoint_gauge(self) -> Iterable[tuple[Labels, float]]:
+        now = time.monotonic()
+        for target, state in self.outbound.services.items():
+            if state.resolution is None:
+                continue
+            ejected = sum(1 for b in state.breakers.values() if not b.available(now))
+            yield (("authority", target), ("endpoint_state", "ready")), len(state.breakers) - ejected
+            yield (("authority", target), ("endpoint_state", "ejected")), ejected
+
+    def _latency_gauge(self) -> Iterable[tuple[Labels, float]]:
+        for target, state in self.outbound.services.items():
+            for ep, (rtt, _pending) in state.balancer.snapshot().items():
+                yield (("authority", target), ("target_addr", ep.address)), rtt * 1000
+
+    def _pending_gauge(self) -> Iterable[tuple[Labels, float]]:
+        for target, state in self.outbound.services.items():
+            for ep, (_rtt, pending) in state.balancer.snapshot().items():
+                yield (("authority", target), ("target_addr", ep.address)), pending
+
+    def _breaker_gauge(self) -> Iterable[tuple[Labels, float]]:
+        for target, state in self.outbound.services.items():
+            for ep, breaker in state.breakers.items():
+                yield (("authority", target), ("target_addr", ep.address), ("state", breaker.state.value)), 1
+
+    # -- connection metrics ----------------------------------------------------------
+    def _conn_labels(self, direction: str, peer: str, identity: str | None, reason: str, target: str = "") -> Labels:
+        return traffic_labels(
+            direction=direction,
+            target_addr=target,
+            peer_identity=identity,
+            no_tls_reason=reason,
+            extra=(("peer", peer),),
+        )
+
+    def _upstream_labels(self, direction: str, conn: UpstreamConnection) -> Labels:
+        return self._conn_labels(
+            direction,
+            "dst",
+            conn.peer_identity,
+            "not_provided_by_service_discovery" if direction == "outbound" else "loopback",
+            format_address(conn.target.host, conn.target.port),
+        )
+
+    def _upstream_opened(self, direction: str, conn: UpstreamConnection) -> None:
+        self.metrics.tcp_opened(self._upstream_labels(direction, conn))
+
+    def _upstream_closed(self, direction: str, conn: UpstreamConnection) -> None:
+        self.metrics.tcp_closed(self._upstream_labels(direction, conn), conn.count.read, conn.count.written)
+
+    def _tls_failure(self, direction: str, reason: str) -> None:
+        self.metrics.count("tls_handshake_errors", (("direction", direction), ("reason", reason)))
+
+    # -- listeners -----------------------------------------------------------------
+    @staticmethod
+    def _bind(addr: tuple[str, int]) -> socket.socket:
+        family = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(addr)
+        sock.listen(1024)
+        sock.setblocking(False)
+        return sock
+
+    async def start(self) -> None:
+        s = self.settings
+        for name, addr, handler in (
+            ("inbound", s.inbound_addr, self._accept_inbound),
+            ("outbound", s.outbound_addr, self._accept_outbound),
+            ("admin", s.admin_addr, self._accept_admin),
+        ):
+            try:
+                sock = self._bind(addr)
+            except OSError as e:
+                await self._close_listeners()
+                raise ProxyError(f"cannot listen on {format_address(*addr)} ({name}): {e.strerror}") from e
+            self._listeners[name] = sock
+            self._accepters.append(asyncio.ensure_future(self._accept_loop(sock, handler)))
+
+    def address(self, name: str) -> tuple[str, int]:
+        host, port = self._listeners[name].getsockname()[:2]
+        return str(host), int(port)
+
+    async def _accept_loop(
+        self, lsock: socket.socket, handler: Callable[[socket.socket, _Tracked], Awaitable[None]]
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                sock, _ = await loop.sock_accept(lsock)
+            except OSError as e:
+                log.warning("accept failed: %s", e)
+                await asyncio.sleep(0.1)
+                continue
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            tracked = _Tracked(task=None)  # type: ignore[arg-type]
+            task = asyncio.ensure_future(self._run_conn(handler, sock, tracked))
+            tracked.task = task
+            self._conns[task] = tracked
+            task.add_done_callback(self._conns.pop)
+
+    @staticmethod
+    async def _run_conn(
+        handler: Callable[[socket.socket, _Tracked], Awaitable[None]], sock: socket.socket, tracked: _Tracked
+    ) -> None:
+        try:
+            await handler(sock, tracked)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("connection handler failed")
+        finally:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    async def _serve(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        count: ByteCount,
+        tracked: _Tracked,
+        handler: Callable[[Request, RequestBody], Awaitable[OutgoingResponse]],
+        direction: str,
+    ) -> None:
+        conn = DownstreamConnection(reader, writer, count, self.serve_options)
+        tracked.conn = conn
+        await serve_http1(
+            conn,
+            handler,
+            draining=lambda: self.draining,
+            on_bad_request=lambda e: self.metrics.count("http_bad_requests", (("direction", direction),)),
+        )
+
+    async def _detect(self, sock: socket.socket) -> tuple[Protocol, bytes]:
+        def enough(data: bytes) -> bool:
+            proto = detect(data)
+            if proto is Protocol.TLS:
+                return client_hello_sni(data)[0]
+            return proto is not Protocol.NEED_MORE
+
+        first = await peek(sock, MAX_CLIENT_HELLO, self.settings.detect_timeout, enough)
+        proto = detect(first[:PEEK_BYTES] if first[:1] != b"\x16" else first)
+        return (Protocol.OPAQUE if proto is Protocol.NEED_MORE else proto), first
+
+    # -- inbound -----------------------------------------------------------------
+    async def _accept_inbound(self, sock: socket.socket, tracked: _Tracked) -> None:
+        orig = original_destination(sock)
+        proto, first = await self._detect(sock)
+        if not first:
+            return
+        name = self.identity_name
+        if proto is Protocol.TLS and self.tls is not None and client_hello_sni(first)[1] == name:
+            await self._inbound_mtls(sock, tracked, self.tls.server)
+            return
+        policy = self.settings.default_inbound_policy
+        port = orig[1] if orig else None
+        if policy != "all-unauthenticated" or port is None:
+            reason = "unauthenticated" if policy != "all-unauthenticated" else "no_original_destination"
+            self.metrics.count("inbound_connections_refused", (("reason", reason),))
+            if proto is Protocol.HTTP1:
+                reader, writer = await open_accepted(sock, None, self.settings.timeouts.connect)
+                body = b"connection refused by the default inbound policy\n"
+                writer.write(
+                    b"HTTP/1.1 403 Forbidden\r\nContent-Length: %d\r\nConnection: close\r\n%s: %s\r\n\r\n%s"
+                    % (len(body), PROXY_ERROR_HEADER, reason.encode(), body)
+                )
+                with contextlib.suppress(ConnectionError, OSError):
+                    await writer.drain()
+                await close_writer(writer)
+            return
+        reader, writer = await open_accepted(sock, None, self.settings.timeouts.connect)
+        await self._inbound_stream(
+            reader, writer, tracked, None, port, "http1" if proto is Protocol.HTTP1 else "opaque"
+        )
+
+    async def _inbound_mtls(self, sock: socket.socket, tracked: _Tracked, ctx: ssl.SSLContext) -> None:
+        try:
+            reader, writer = await open_accepted(sock, ctx, self.settings.timeouts.connect)
+        except (ssl.SSLError, OSError, TimeoutError, ConnectionError) as e:
+            reason = "untrusted" if isinstance(e, ssl.SSLCertVerificationError) else "handshake"
+            self._tls_failure("inbound", reason)
+            log.info("inbound TLS handshake refused: %s", e.__class__.__name__)
+            return
+        client_id = peer_identity(writer.get_extra_info("ssl_object"))
+        if client_id is None:
+            self._tls_failure("inbound", "no_client_identity")
+            await close_writer(writer)
+            return
+        try:
+            line = await asyncio.wait_for(reader.readuntil(b"\r\n"), self.settings.timeouts.connect)
+            decoded = decode_preface(line)
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, TransportHeaderError) as e:
+            self.metrics.count("inbound_connections_refused", (("reason", "bad_preface"),))
+            log.info("inbound mTLS connection without a valid preface: %s", e.__class__.__name__)
+            await close_writer(writer)
+            return
+        if decoded is None or len(line) > PREFACE_MAX:
+            await close_writer(writer)
+            return
+        header, _ = decoded
+        await self._inbound_stream(reader, writer, tracked, client_id, header.port, header.protocol)
+
+    async def _inbound_stream(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        tracked: _Tracked,
+        client_id: str | None,
+        port: int,
+        protocol: str,
+    ) -> None:
+        count = ByteCount()
+        conn_labels = self._conn_labels("inbound", "src", client_id, "not_provided_by_remote")
+        self.metrics.tcp_opened(conn_labels)
+        app_host = self.settings.inbound_app_host
+        try:
+            if protocol == "http1":
+
+                async def handle(request: Request, body: RequestBody) -> OutgoingResponse:
+                    authority = (request.header(b"host") or b"").decode("latin-1")
+                    labels = traffic_labels(
+                        direction="inbound",
+                        authority=authority,
+                        target_addr=format_address(app_host, port),
+                        peer_identity=client_id,
+                        no_tls_reason="not_provided_by_remote",
+                    )
+                    return await self._guard(
+                        labels, lambda: self.inbound.forward_local(request, body, app_host, port, labels)
+                    )
+
+                await self._serve(reader, writer, count, tracked, handle, "inbound")
+            else:
+                await self._opaque_to(reader, writer, count, DialTarget(app_host, port, None), self.in_pool, "inbound")
+        finally:
+            self.metrics.tcp_closed(conn_labels, count.read, count.written)
+
+    async def _guard(self, labels: Labels, call: Callable[[], Awaitable[OutgoingResponse]]) -> OutgoingResponse:
+        started = time.monotonic()
+        try:
+            return await call()
+        except UpstreamError as e:
+            self.metrics.request(labels)
+            self.metrics.response(labels, e.status, (time.monotonic() - started) * 1000, failed=True)
+            return error_response(e.status, http.HTTPStatus(e.status).phrase, e.detail)
+
+    async def _opaque_to(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        count: ByteCount,
+        target: DialTarget,
+        pool: ConnectionPool,
+        direction: str,
+    ) -> None:
+        try:
+            upstream = await pool.dial(target, self.settings.timeouts.connect)
+        except UpstreamError as e:
+            log.info("%s opaque connection to %s:%d failed: %s", direction, target.host, target.port, e.detail)
+            await close_writer(writer)
+            return
+        try:
+            await tunnel(
+                (reader, writer),
+                (upstream.reader, upstream.writer),
+                idle_timeout=self.settings.timeouts.idle,
+                a_count=count,
+                b_count=upstream.count,
+            )
+        finally:
+            await upstream.close()
+
+    # -- outbound --------------------------------------------------------------------
+    async def _accept_outbound(self, sock: socket.socket, tracked: _Tracked) -> None:
+        orig = original_destination(sock)
+        if orig is not None and orig[1] in self.settings.opaque_ports:
+            proto = Protocol.OPAQUE
+        else:
+            proto, first = await self._detect(sock)
+            if not first:
+                return
+        reader, writer = await open_accepted(sock, None, self.settings.timeouts.connect)
+        count = ByteCount()
+        conn_labels = self._conn_labels("outbound", "src", None, "loopback")
+        self.metrics.tcp_opened(conn_labels)
+        try:
+            if proto is Protocol.HTTP1:
+
+                async def handle(request: Request, body: RequestBody) -> OutgoingResponse:
+                    authority = (request.header(b"host") or b"").decode("latin-1")
+                    state = self.outbound.route(request, orig)
+                    labels = self.outbound.labels(state, authority, None, None)
+                    return await self._guard(labels, lambda: self.outbound.handle(request, body, orig))
+
+                await self._serve(reader, writer, count, tracked, handle, "outbound")
+            else:
+                await self._outbound_opaque(reader, writer, count, orig)
+        finally:
+            self.metrics.tcp_closed(conn_labels, count.read, count.written)
+
+    async def _outbound_opaque(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        count: ByteCount,
+        orig: tuple[str, int] | None,
+    ) -> None:
+        if orig is None:
+            await close_writer(writer)
+            return
+        state = self.outbound.service(format_address(*orig))
+        if state.resolution is None:
+            target = DialTarget(orig[0], orig[1], None)
+        else:
+            try:
+                ep = state.pick()
+            except UpstreamError:
+                await close_writer(writer)
+                return
+            target = DialTarget(ep.host, ep.proxy_port or ep.port, ep.identity, ep.port, "opaque")
+        await self._opaque_to(reader, writer, count, target, self.out_pool, "outbound")
+
+    # -- admin -------------------------------------------------------------------------
+    async def _accept_admin(self, sock: socket.socket, tracked: _Tracked) -> None:
+        peer_host = sock.getpeername()[0]
+        reader, writer = await open_accepted(sock, None, 1.0)
+
+        async def handle(request: Request, body: RequestBody) -> OutgoingResponse:
+            await body.drain()
+            return self._admin(request, str(peer_host))
+
+        await self._serve(reader, writer, ByteCount(), tracked, handle, "admin")
+
+    def _admin(self, request: Request, peer_host: str) -> OutgoingResponse:
+        path = request.target.split("?", 1)[0]
+        text = [(b"Content-Type", b"text/plain; charset=utf-8")]
+        if path == "/metrics" and request.method in ("GET", "HEAD"):
+            return OutgoingResponse(
+                200,
+                "OK",
+                [(b"Content-Type", b"text/plain; version=0.0.4; charset=utf-8")],
+                body=exposition(self.metrics),
+            )
+        if path == "/live":
+            return OutgoingResponse(200, "OK", text, body=b"live\n")
+        if path == "/ready":
+            if self.ready and not self.draining:
+                return OutgoingResponse(200, "OK", text, body=b"ready\n")
+            return OutgoingResponse(503, "Service Unavailable", text, body=b"not ready\n")
+        if path == "/shutdown":
+            if request.method != "POST":
+                return OutgoingResponse(405, "Method Not Allowed", [(b"Allow", b"POST"), *text], body=b"use POST\n")
+            if peer_host not in ("127.0.0.1", "::1"):
+                return OutgoingResponse(403, "Forbidden", text, body=b"shutdown only from localhost\n")
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.shutdown()))
+            return OutgoingResponse(202, "Accepted", text, body=b"shutting down\n", close=True)
+        return OutgoingResponse(404, "Not Found", text, body=b"not found\n")
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def _close_listeners(self) -> None:
+        for task in self._accepters:
+            task.cancel()
+        await asyncio.gather(*self._accepters, return_exceptions=True)
+        self._accepters.clear()
+        for sock in self._listeners.values():
+            sock.close()
+
+    async def shutdown(self, grace: float | None = None) -> None:
+        """Stop accepting, let in-flight requests finish within the grace period, then stop."""
+        if self.draining:
+            await self._stopped.wait()
+            return
+        self.draining = True
+        grace = self.settings.shutdown_grace if grace is None else grace
+        await self._close_listeners()
+        deadline = time.monotonic() + grace
+        me = asyncio.current_task()
+        while time.monotonic() < deadline:
+            pending = [t for t in self._conns if t is not me]
+            if not pending:
+                break
+            for tracked in list(self._conns.values()):
+                conn = tracked.conn
+                # Idle keep-alive connections have nothing in flight; close them now.
+                if conn is not None and conn.idle and tracked.task is not me:
+                    tracked.task.cancel()
+            await asyncio.sleep(0.05)
+        leftovers = [t for t in self._conns if t is not me]
+        for task in leftovers:
+            task.cancel()
+        await asyncio.gather(*leftovers, return_exceptions=True)
+        await self.out_pool.close_all()
+        await self.in_pool.close_all()
+        self._unsubscribe()
+        self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()

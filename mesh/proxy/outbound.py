@@ -1,0 +1,399 @@
+"""Outbound HTTP: from the local application to a destination service.
+
+Per destination (``ServiceState``): the resolver subscription, a balancer,
+a breaker per endpoint and a retry budget. Per request: buffer a small
+body so it can be replayed, pick an endpoint, try, classify, maybe retry,
+all inside the route's request timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .balancer import Balancer
+from .breaker import Breaker, BreakerConfig, BreakerState
+from .errors import (
+    ConnectFailed,
+    NoEndpoints,
+    PeerIdentityRefused,
+    RequestTimeout,
+    UpstreamError,
+    UpstreamProtocolError,
+)
+from .http1 import (
+    LAST_CHUNK,
+    Framing,
+    Request,
+    Response,
+    encode_chunk,
+    forwardable_headers,
+    serialize_request_head,
+)
+from .http_server import OutgoingResponse, RequestBody
+from .metrics import Labels, MetricsStore, traffic_labels
+from .resolver import Resolver, Subscription
+from .retry import MAX_RETRYABLE_BODY, NO_RETRIES, Outcome, RetryBudget, RetryPolicy, classify_status
+from .services import Endpoint, Resolution, ServiceConfig, Timeouts, format_address
+from .upstream import ConnectionPool, DialTarget, UpstreamConnection, request_framing_headers
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+LabelFn = Callable[[str | None, Endpoint], Labels]
+
+
+class ServiceState:
+    """Everything kept per destination target."""
+
+    def __init__(
+        self,
+        target: str,
+        resolver: Resolver,
+        *,
+        clock: Clock,
+        rng: random.Random,
+        breaker_config: BreakerConfig,
+        default_timeouts: Timeouts,
+    ) -> None:
+        self.target = target
+        self._clock = clock
+        self._rng = rng
+        self._breaker_config = breaker_config
+        self.balancer: Balancer[Endpoint] = Balancer(clock=clock, rng=rng)
+        self.breakers: dict[Endpoint, Breaker] = {}
+        self.budget = RetryBudget()
+        self.resolution: Resolution | None = None
+        self.config = ServiceConfig(name=target, timeouts=default_timeouts)
+        self.last_used = clock()
+        self._sub: Subscription = resolver.resolve(target, self._update)
+
+    def _update(self, resolution: Resolution | None) -> None:
+        self.resolution = resolution
+        if resolution is None:
+            self.balancer.update([])
+            self.breakers = {}
+            return
+        self.config = resolution.service
+        self.balancer.update((ep, ep.weight) for ep in resolution.endpoints)
+        self.breakers = {
+            ep: self.breakers.get(ep) or Breaker(self._breaker_config, self._rng) for ep in resolution.endpoints
+        }
+
+    def pick(self) -> Endpoint:
+        """An endpoint to try, claiming its breaker's probe if it is recovering."""
+        if not self.breakers:
+            raise NoEndpoints(f"{self.target} has no endpoints")
+        now = self._clock()
+        chosen = self.balancer.pick(lambda ep: self.breakers[ep].available(now))
+        if chosen is None or not self.breakers[chosen].acquire(now):
+            raise NoEndpoints(f"every endpoint of {self.target} is ejected")
+        return chosen
+
+    def record(self, ep: Endpoint, failed: bool) -> None:
+        breaker = self.breakers.get(ep)
+        if breaker is None:
+            return
+        if failed:
+            breaker.record_failure(self._clock())
+        else:
+            breaker.record_success()
+
+    def release_probe(self, ep: Endpoint) -> None:
+        """A probe whose outcome says nothing about the endpoint (e.g. our own timeout budget)."""
+        breaker = self.breakers.get(ep)
+        if breaker is not None and breaker.state is BreakerState.PROBING:
+            breaker.record_failure(self._clock())
+
+    def cancel(self) -> None:
+        self._sub.cancel()
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    endpoint: Endpoint
+    conn: UpstreamConnection
+    response: Response
+    started: float
+
+
+class OutboundRouter:
+    def __init__(
+        self,
+        resolver: Resolver,
+        pool: ConnectionPool,
+        metrics: MetricsStore,
+        *,
+        default_timeouts: Timeouts,
+        breaker_config: BreakerConfig | None = None,
+        clock: Clock = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._resolver = resolver
+        self._pool = pool
+        self._metrics = metrics
+        self._defaults = default_timeouts
+        self._breaker_config = breaker_config or BreakerConfig()
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self.services: dict[str, ServiceState] = {}
+
+    def service(self, target: str) -> ServiceState:
+        state = self.services.get(target)
+        if state is None:
+            state = ServiceState(
+                target,
+                self._resolver,
+                clock=self._clock,
+                rng=self._rng,
+                breaker_config=self._breaker_config,
+                default_timeouts=self._defaults,
+            )
+            self.services[target] = state
+        state.last_used = self._clock()
+        return state
+
+    def route(self, request: Request, original_dst: tuple[str, int] | None) -> ServiceState | None:
+        """The destination for ``request``: its authority if known to the resolver, else the original address."""
+        host = request.header(b"host")
+        candidates: list[str] = []
+        if host:
+            authority = host.decode("latin-1").strip().lower()
+            if ":" not in authority.rsplit("]", 1)[-1]:
+                authority += f":{original_dst[1] if original_dst else 80}"
+            candidates.append(authority)
+        if original_dst is not None:
+            candidates.append(format_address(*original_dst))
+        for target in candidates:
+            state = self.service(target)
+            if state.resolution is not None:
+                return state
+        return None
+
+    def labels(self, state: ServiceState | None, authority: str, server_id: str | None, ep: Endpoint | None) -> Labels:
+        config = state.config if state else None
+        return traffic_labels(
+            direction="outbound",
+            authority=authority,
+            target_addr=ep.address if ep else "",
+            peer_identity=server_id,
+            no_tls_reason="not_provided_by_service_discovery",
+            dst_namespace=config.namespace if config else "",
+            dst_service=config.service if config else "",
+        )
+
+    async def handle(
+        self, request: Request, body: RequestBody, original_dst: tuple[str, int] | None
+    ) -> OutgoingResponse:
+        state = self.route(request, original_dst)
+        authority = (request.header(b"host") or b"").decode("latin-1")
+        started = time.monotonic()
+        if state is None:
+            if original_dst is None:
+                await body.drain()
+                raise NoEndpoints(f"no route to {authority or 'an unknown destination'}")
+            # Not in the mesh: pass it straight to the address the application dialled.
+            host, port = original_dst
+            direct = Resolution(
+                format_address(host, port),
+                ServiceConfig(format_address(host, port), timeouts=self._defaults),
+                (Endpoint(host, port),),
+            )
+            return await self._forward(request, body, None, direct, authority, started, self._labeller(None, authority))
+        assert state.resolution is not None
+        return await self._forward(
+            request, body, state, state.resolution, authority, started, self._labeller(state, authority)
+        )
+
+    def _labeller(self, state: ServiceState | None, authority: str) -> LabelFn:
+        return lambda server_id, ep: self.labels(state, authority, server_id, ep)
+
+    async def forward_local(
+        self, request: Request, body: RequestBody, host: str, port: int, labels: Labels
+    ) -> OutgoingResponse:
+        """Inbound: hand a request to the local application, no balancing and no retries."""
+        local = Resolution(
+            format_address(host, port),
+            ServiceConfig(format_address(host, port), timeouts=self._defaults),
+            (Endpoint(host, port),),
+        )
+        authority = (request.header(b"host") or b"").decode("latin-1")
+        return await self._forward(request, body, None, local, authority, time.monotonic(), lambda _s, _e: labels)
+
+    async def _forward(
+        self,
+        request: Request,
+        body: RequestBody,
+        state: ServiceState | None,
+        resolution: Resolution,
+        authority: str,
+        started: float,
+        labels_for: LabelFn,
+    ) -> OutgoingResponse:
+        config = resolution.service
+        timeouts = config.timeouts
+        policy: RetryPolicy = config.retry if state is not None else NO_RETRIES
+        buffered, complete = await body.read_all(MAX_RETRYABLE_BODY)
+        if not complete:
+            policy = NO_RETRIES  # too large to keep a copy: streamed, never replayed
+        head_headers = forwardable_headers(request.headers, drop=[b"expect"], keep_upgrade=request.upgrade)
+        head_headers.extend(request_framing_headers(len(buffered) if complete else None, request.framing))
+        head = serialize_request_head(request.method, request.target, head_headers)
+        if state is not None:
+            state.budget.record_request(self._clock())
+
+        async def exchange() -> Attempt:
+            retries = 0
+            while True:
+                ep = state.pick() if state is not None else resolution.endpoints[0]
+                attempt_started = self._clock()
+                if state is not None:
+                    state.balancer.start(ep)
+                outcome: Outcome
+                attempt: Attempt | None = None
+                error: UpstreamError | None = None
+                try:
+                    async with asyncio.timeout(policy.per_try_timeout):
+                        attempt = await self._try(ep, request, head, buffered, complete, body, timeouts)
+                    outcome = classify_status(attempt.response.status)
+                except TimeoutError:
+                    outcome, error = Outcome.TIMEOUT, RequestTimeout("per-try timeout")
+                except (ConnectFailed, PeerIdentityRefused) as e:
+                    outcome, error = Outcome.CONNECT_FAILURE, e
+                except UpstreamError as e:
+                    outcome, error = Outcome.SERVER_ERROR, e
+                finally:
+                    if state is not None:
+                        state.balancer.finish(ep, attempt_started)
+                if state is not None:
+                    state.record(ep, failed=outcome is not Outcome.SUCCESS)
+                wants = (
+                    state is not None
+                    and policy.wants_retry(outcome, retries, body_replayable=complete)
+                    and state.budget.try_withdraw(self._clock())
+                )
+                if not wants:
+                    if attempt is not None:
+                        return attempt
+                    assert error is not None
+                    raise error
+                if state is not None:
+                    self._metrics.count("retries", (("authority", authority or state.target),))
+                if attempt is not None:
+                    await attempt.conn.discard_body(timeouts.idle)
+                    self._finish_conn(attempt.conn, ok=True)
+                retries += 1
+
+        try:
+            async with asyncio.timeout(timeouts.request):
+                attempt = await exchange()
+        except TimeoutError as e:
+            raise RequestTimeout(f"no response from {authority or resolution.target} within {timeouts.request}s") from e
+        return self._respond(request, attempt, labels_for, started, timeouts)
+
+    async def _try(
+        self,
+        ep: Endpoint,
+        request: Request,
+        head: bytes,
+        buffered: bytes,
+        complete: bool,
+        body: RequestBody,
+        timeouts: Timeouts,
+    ) -> Attempt:
+        target = DialTarget(
+            host=ep.host,
+            port=ep.proxy_port or ep.port,
+            identity=ep.identity,
+            announce_port=ep.port,
+            protocol="http1",
+        )
+        for fresh in (False, True):
+            conn = await (
+                self._pool.dial(target, timeouts.connect) if fresh else self._pool.acquire(target, timeouts.connect)
+            )
+            started = self._clock()
+            try:
+                conn.write(head)
+                if complete:
+                    if buffered:
+                        conn.write(buffered)
+                else:
+                    conn.write(encode_chunk(buffered))
+                    async for piece in body.chunks():
+                        conn.write(encode_chunk(piece))
+                        await conn.writer.drain()
+                    conn.write(LAST_CHUNK)
+                await conn.writer.drain()
+                response = await conn.read_head(request.method, None)
+            except (ConnectionError, OSError) as e:
+                self._pool.discard(conn)
+                if conn.reused and not conn.saw_response_bytes and complete and not fresh:
+                    continue  # the peer closed an idle pooled connection; a fresh one is safe
+                raise ConnectFailed(f"{ep.address}: connection lost: {e}") from e
+            except UpstreamProtocolError:
+                self._pool.discard(conn)
+                raise
+            except BaseException:
+                self._pool.discard(conn)
+                raise
+            return Attempt(ep, conn, response, started)
+        raise ConnectFailed(f"{ep.address}: connection lost")  # unreachable in practice
+
+    def _finish_conn(self, conn: UpstreamConnection, ok: bool) -> None:
+        if ok and conn.reusable:
+            self._pool.release(conn)
+        else:
+            self._pool.discard(conn)
+
+    def _respond(
+        self,
+        request: Request,
+        attempt: Attempt,
+        labels_for: LabelFn,
+        started: float,
+        timeouts: Timeouts,
+    ) -> OutgoingResponse:
+        resp = attempt.response
+        conn = attempt.conn
+        labels = labels_for(conn.peer_identity, attempt.endpoint)
+        self._metrics.request(labels)
+        self._metrics.response(labels, resp.status, (time.monotonic() - started) * 1000, failed=resp.status >= 500)
+        headers = forwardable_headers(resp.headers, keep_upgrade=resp.status == 101)
+        if resp.status == 101:
+            return OutgoingResponse(
+                101,
+                resp.reason,
+                headers,
+                tunnel=(conn.reader, conn.writer, conn.take_upgrade_trailing()),
+                tunnel_count=conn.count,
+                finished=lambda ok: self._pool.discard(conn),
+            )
+        no_body = resp.framing is Framing.NONE and (
+            request.method == "HEAD" or resp.status in (204, 304) or resp.status < 200
+        )
+        if no_body:
+            length = resp.header(b"content-length")
+            if length is not None and request.method == "HEAD":
+                headers.append((b"Content-Length", length))
+            self._finish_conn(conn, ok=True)
+            return OutgoingResponse(resp.status, resp.reason, headers, no_body=True)
+        if resp.framing is Framing.NONE:
+            self._finish_conn(conn, ok=True)
+            return OutgoingResponse(resp.status, resp.reason, headers, body=b"")
+
+        def finished(ok: bool) -> None:
+            self._finish_conn(conn, ok)
+
+        return OutgoingResponse(
+            resp.status,
+            resp.reason,
+            headers,
+            stream=conn.body(timeouts.idle),
+            stream_length=resp.content_length if resp.framing is Framing.LENGTH else None,
+            finished=finished,
+        )

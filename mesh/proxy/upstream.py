@@ -1,0 +1,236 @@
+"""Connections from the proxy to backends and peer proxies, and their pool.
+
+Connections to a peer proxy are mTLS, start with the transport header, and
+are kept open and reused: a TLS handshake per request would cost more than
+the request. One request is in flight per connection (HTTP/1.1 without
+pipelining); more concurrency means more pooled connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from .errors import ConnectFailed, HttpError, PeerIdentityRefused, UpstreamProtocolError
+from .http1 import Data, EndOfMessage, Event, Framing, Response, ResponseReader, Upgraded
+from .identity import peer_identity
+from .netio import ByteCount, close_writer
+from .transport_header import TransportHeader
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DialTarget:
+    host: str
+    port: int  # where to connect
+    identity: str | None  # expected peer identity; None means plaintext
+    announce_port: int = 0  # the port named in the transport header (mTLS only)
+    protocol: str = "http1"
+
+
+class UpstreamConnection:
+    def __init__(
+        self,
+        target: DialTarget,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        on_close: Callable[[UpstreamConnection], None],
+    ) -> None:
+        self.target = target
+        self.reader = reader
+        self.writer = writer
+        self.count = ByteCount()
+        self.peer_identity = peer_identity(writer.get_extra_info("ssl_object"))
+        self.parser = ResponseReader()
+        self._events: list[Event] = []
+        self.reused = False
+        self.last_used = time.monotonic()
+        self.broken = False
+        self.saw_response_bytes = False
+        self._on_close = on_close
+        self._closed = False
+
+    @property
+    def reusable(self) -> bool:
+        return not self.broken and not self._closed and self.parser.reusable and not self.reader.at_eof()
+
+    def write(self, data: bytes) -> None:
+        self.count.written += len(data)
+        self.writer.write(data)
+
+    async def _next_event(self, wait: float | None) -> Event:
+        while not self._events:
+            data = await asyncio.wait_for(self.reader.read(65536), wait)
+            if data:
+                self.saw_response_bytes = True
+                self.count.read += len(data)
+                try:
+                    self._events.extend(self.parser.feed(data))
+                except HttpError as e:
+                    self.broken = True
+                    raise UpstreamProtocolError(str(e)) from e
+            else:
+                self.broken = True
+                try:
+                    self._events.extend(self.parser.feed_eof())
+                except HttpError as e:
+                    raise UpstreamProtocolError("backend closed mid-response") from e
+                if not self._events:
+                    raise ConnectionResetError("backend closed the connection")
+        return self._events.pop(0)
+
+    async def read_head(self, method: str, wait: float | None) -> Response:
+        """The final response head (interim 1xx other than 101 are dropped)."""
+        self.parser.expect(method)
+        while True:
+            event = await self._next_event(wait)
+            if isinstance(event, Response):
+                if 100 <= event.status < 200 and event.status != 101:
+                    end = await self._next_event(wait)
+                    if not isinstance(end, EndOfMessage):
+                        raise UpstreamProtocolError("interim response carried a body")
+                    continue
+                if not event.keep_alive:
+                    self.broken = True  # usable for this response only
+                return event
+            raise UpstreamProtocolError(f"expected a response head, got {type(event).__name__}")
+
+    async def body(self, idle_timeout: float) -> AsyncIterator[bytes]:
+        while True:
+            event = await self._next_event(idle_timeout)
+            if isinstance(event, Data):
+                yield event.data
+            elif isinstance(event, EndOfMessage):
+                return
+            else:
+                raise UpstreamProtocolError(f"unexpected {type(event).__name__} in a response body")
+
+    def take_upgrade_trailing(self) -> bytes:
+        """After a 101: bytes the backend already sent into the tunnel (parsed with the head)."""
+        self.broken = True  # the connection now belongs to the tunnel
+        trailing = b"".join(e.trailing for e in self._events if isinstance(e, Upgraded))
+        self._events.clear()
+        return trailing
+
+    async def discard_body(self, idle_timeout: float, limit: int = 64 * 1024) -> None:
+        """Skip a response we will not forward; close instead if it is big."""
+        seen = 0
+        try:
+            async for piece in self.body(idle_timeout):
+                seen += len(piece)
+                if seen > limit:
+                    self.broken = True
+                    return
+        except (UpstreamProtocolError, ConnectionError, OSError, TimeoutError):
+            self.broken = True
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await close_writer(self.writer)
+        self._on_close(self)
+
+
+class ConnectionPool:
+    """Idle connections per dial target, plus the code that dials new ones."""
+
+    def __init__(
+        self,
+        *,
+        client_tls: Callable[[], ssl.SSLContext | None],
+        on_open: Callable[[UpstreamConnection], None],
+        on_close: Callable[[UpstreamConnection], None],
+        on_tls_failure: Callable[[DialTarget, str], None],
+        max_idle_per_target: int = 64,
+        idle_timeout: float = 90.0,
+    ) -> None:
+        self._client_tls = client_tls
+        self._on_open = on_open
+        self._on_close = on_close
+        self._on_tls_failure = on_tls_failure
+        self._idle: dict[DialTarget, list[UpstreamConnection]] = defaultdict(list)
+        self._max_idle = max_idle_per_target
+        self._idle_timeout = idle_timeout
+
+    async def acquire(self, target: DialTarget, connect_timeout: float) -> UpstreamConnection:
+        idle = self._idle.get(target)
+        now = time.monotonic()
+        while idle:
+            conn = idle.pop()
+            if conn.reusable and now - conn.last_used < self._idle_timeout:
+                conn.reused = True
+                conn.saw_response_bytes = False
+                return conn
+            await conn.close()
+        return await self.dial(target, connect_timeout)
+
+    async def dial(self, target: DialTarget, connect_timeout: float) -> UpstreamConnection:
+        tls: ssl.SSLContext | None = None
+        if target.identity is not None:
+            tls = self._client_tls()
+            if tls is None:
+                raise PeerIdentityRefused("no local certificate yet; cannot open mTLS")
+        try:
+            async with asyncio.timeout(connect_timeout):
+                reader, writer = await asyncio.open_connection(
+                    target.host,
+                    target.port,
+                    ssl=tls,
+                    server_hostname=target.identity if tls else None,
+                    ssl_handshake_timeout=connect_timeout if tls else None,
+                )
+        except ssl.SSLCertVerificationError as e:
+            reason = "identity_mismatch" if "hostname" in str(e).lower() else "untrusted"
+            self._on_tls_failure(target, reason)
+            raise PeerIdentityRefused(f"{target.host}:{target.port}: {e.verify_message or reason}") from e
+        except ssl.SSLError as e:
+            self._on_tls_failure(target, "handshake")
+            raise PeerIdentityRefused(f"{target.host}:{target.port}: TLS handshake failed") from e
+        except TimeoutError as e:
+            raise ConnectFailed(f"{target.host}:{target.port}: connect timed out") from e
+        except OSError as e:
+            raise ConnectFailed(f"{target.host}:{target.port}: {e.strerror or e}") from e
+        conn = UpstreamConnection(target, reader, writer, self._on_close)
+        if tls is not None:
+            conn.write(TransportHeader(target.protocol, target.announce_port).encode())
+        self._on_open(conn)
+        return conn
+
+    def release(self, conn: UpstreamConnection) -> None:
+        """Return a connection whose exchange finished cleanly."""
+        conn.last_used = time.monotonic()
+        idle = self._idle[conn.target]
+        if conn.reusable and len(idle) < self._max_idle:
+            idle.append(conn)
+        else:
+            asyncio.ensure_future(conn.close())
+
+    def discard(self, conn: UpstreamConnection) -> None:
+        asyncio.ensure_future(conn.close())
+
+    async def close_all(self) -> None:
+        conns = [c for idle in self._idle.values() for c in idle]
+        self._idle.clear()
+        for conn in conns:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    def idle_count(self, target: DialTarget) -> int:
+        return len(self._idle.get(target, ()))
+
+
+def request_framing_headers(body_len: int | None, original: Framing) -> list[tuple[bytes, bytes]]:
+    """Framing headers for a forwarded request: a length when buffered, chunked when streamed."""
+    if body_len is None:
+        return [(b"Transfer-Encoding", b"chunked")]
+    if body_len == 0 and original is Framing.NONE:
+        return []
+    return [(b"Content-Length", str(body_len).encode())]
