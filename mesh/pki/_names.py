@@ -116,9 +116,7 @@ class WorkloadIdentity:
         head = name[: -len(suffix)]
         sa, dot, ns = head.rpartition(".")
         if not dot:
-            raise IdentityNameError(
-                f"identity {name!r} must be <serviceaccount>.<namespace>.{domain.dns_suffix}"
-            )
+            raise IdentityNameError(f"identity {name!r} must be <serviceaccount>.<namespace>.{domain.dns_suffix}")
         return cls(namespace=ns, service_account=sa, domain=domain)
 
     @classmethod

@@ -43,9 +43,7 @@ def verify_chain(
     reasons: list[str] = []
     path = _extend((cert,), candidates, anchor_fps, now, reasons)
     if path is None:
-        why = "; ".join(dict.fromkeys(reasons)) or (
-            f"no anchor or intermediate named {cert.issuer.rfc4514_string()}"
-        )
+        why = "; ".join(dict.fromkeys(reasons)) or (f"no anchor or intermediate named {cert.issuer.rfc4514_string()}")
         raise UntrustedChain(f"{describe(cert)} does not chain to the trust anchors: {why}")
     return path
 
@@ -54,9 +52,7 @@ def _check_time(cert: x509.Certificate, now: datetime) -> None:
     if now > cert.not_valid_after_utc:
         raise CertificateExpired(f"{describe(cert)} expired at {cert.not_valid_after_utc.isoformat()}")
     if now < cert.not_valid_before_utc:
-        raise CertificateExpired(
-            f"{describe(cert)} is not valid before {cert.not_valid_before_utc.isoformat()}"
-        )
+        raise CertificateExpired(f"{describe(cert)} is not valid before {cert.not_valid_before_utc.isoformat()}")
 
 
 def _extend(

@@ -45,9 +45,7 @@ def _certify_handler(certifier: Certifier, metrics: IdentityMetrics) -> Handler:
     return certify
 
 
-def _probe_handlers(
-    ready: Callable[[], bool], metrics: IdentityMetrics
-) -> list[web.RouteDef]:
+def _probe_handlers(ready: Callable[[], bool], metrics: IdentityMetrics) -> list[web.RouteDef]:
     async def live(_: web.Request) -> web.Response:
         return web.Response(text="live\n")
 

@@ -1,8 +1,8 @@
 """The certify wire contract: request parsing and response shapes (pure).
 
-    POST /v1/certify  {"identity": <dns identity>, "csr": <PEM>, "token": <ServiceAccount JWT>}
-    200  {"certificate": <PEM leaf>, "chain": [<PEM issuer>, ...], "valid_until": <RFC 3339>}
-    4xx/5xx  {"error": <code>, "message": <why>}
+POST /v1/certify  {"identity": <dns identity>, "csr": <PEM>, "token": <ServiceAccount JWT>}
+200  {"certificate": <PEM leaf>, "chain": [<PEM issuer>, ...], "valid_until": <RFC 3339>}
+4xx/5xx  {"error": <code>, "message": <why>}
 """
 
 from __future__ import annotations

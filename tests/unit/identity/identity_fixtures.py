@@ -7,12 +7,15 @@ import base64
 import json
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from mesh.control.identity import IdentityService, TokenReview
+from prometheus_client import CollectorRegistry
+
+from mesh.control.identity import IdentityService, ServiceConfig, TokenReview
 from mesh.control.identity.errors import ApiUnavailable
 from mesh.pki import (
     CertificateAuthority,
@@ -123,3 +126,37 @@ async def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> None:
             if condition():
                 return
             await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def running_env(tmp_path: Path, **overrides: object) -> AsyncIterator[Env]:
+    """A started identity service with fresh PKI material; `overrides` change its ServiceConfig."""
+    anchor = make_anchor()
+    issuer = make_issuer(anchor)
+    issuer_dir = tmp_path / "issuer"
+    write_issuer(issuer_dir, issuer, [anchor])
+    anchors_file = tmp_path / "anchors.pem"
+    write_file_atomic(anchors_file, certificates_to_pem([anchor.certificate]), mode=0o644)
+    events: list[tuple[str, str]] = []
+
+    async def post_event(reason: str, message: str) -> None:
+        events.append((reason, message))
+
+    reviewer = StaticReviewer()
+    settings: dict[str, object] = {
+        "listen": ("127.0.0.1", 0),
+        "admin_listen": ("127.0.0.1", 0),
+        "rate_per_second": 0.5,
+        "rate_burst": 3,
+        "poll_interval": 0.05,
+        "settle": 0.02,
+        **overrides,
+    }
+    config = ServiceConfig(issuer_dir=issuer_dir, trust_anchors=anchors_file, domain=DOMAIN, **settings)  # type: ignore[arg-type]
+    service = IdentityService(config, reviewer, post_event=post_event, registry=CollectorRegistry())
+    await service.start()
+    env = Env(anchor, issuer, issuer_dir, anchors_file, reviewer, service, events)
+    try:
+        yield env
+    finally:
+        await env.service.stop()

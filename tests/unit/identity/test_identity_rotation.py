@@ -59,9 +59,7 @@ async def certify_web(env: Env, anchors: list[Any] | None = None) -> Answer:
     key = generate_private_key()
     body = {"identity": WEB.dns_name, "csr": csr_to_pem(create_csr(key, WEB)), "token": env.reviewer.allow(WEB)}
     async with aiohttp.ClientSession() as s:
-        async with s.post(
-            env.url, json=body, ssl=env.client_context(anchors), server_hostname=env.server_name
-        ) as resp:
+        async with s.post(env.url, json=body, ssl=env.client_context(anchors), server_hostname=env.server_name) as resp:
             assert resp.status == 200, await resp.text()
             answer = await resp.json()
     leaf = x509.load_pem_x509_certificate(answer["certificate"].encode())
@@ -108,9 +106,7 @@ def _expired(env: Env) -> tuple[bytes, bytes]:
     # Under an anchor that is in the bundle, so expiry is the only thing wrong with it.
     past = datetime.now(UTC) - timedelta(days=3)
     anchor = make_anchor("old-anchor", now=past)
-    write_file_atomic(
-        env.anchors_file, certificates_to_pem([env.anchor.certificate, anchor.certificate]), mode=0o644
-    )
+    write_file_atomic(env.anchors_file, certificates_to_pem([env.anchor.certificate, anchor.certificate]), mode=0o644)
     expired = make_issuer(anchor, now=past, lifetime=timedelta(days=1))
     return certificates_to_pem([expired.certificate]), private_key_to_pem(expired.key)
 
@@ -158,9 +154,7 @@ async def test_an_invalid_issuer_is_refused_and_the_old_one_keeps_serving(
     assert "keeping CN=issuer" in message
     assert env.service.watcher.current is not None
     assert env.service.watcher.current.certificate == env.issuer.certificate
-    refusals = env.service.metrics.registry.get_sample_value(
-        "identity_issuer_rejections_total", {"reason": reason}
-    )
+    refusals = env.service.metrics.registry.get_sample_value("identity_issuer_rejections_total", {"reason": reason})
     assert refusals == 1.0
 
     _, chain = await certify_web(env)

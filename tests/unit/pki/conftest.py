@@ -36,9 +36,7 @@ def workload(domain: IdentityDomain) -> WorkloadIdentity:
     return WorkloadIdentity(namespace="shop", service_account="web", domain=domain)
 
 
-def make_anchor(
-    now: datetime, lifetime: timedelta = timedelta(days=365), name: str = "anchor"
-) -> CertificateAuthority:
+def make_anchor(now: datetime, lifetime: timedelta = timedelta(days=365), name: str = "anchor") -> CertificateAuthority:
     key = generate_private_key()
     cert = issue_trust_anchor(key, common_name=name, now=now, lifetime=lifetime)
     return CertificateAuthority(certificate=cert, key=key)
