@@ -6,8 +6,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tui.data import FleetCollector
 from tui_expo import Traffic, exposition
+
+from tui.data import FleetCollector
 
 
 class _Proxy(BaseHTTPRequestHandler):

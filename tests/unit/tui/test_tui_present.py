@@ -1,10 +1,10 @@
 import pytest
+from tui_fixtures import fleet_view
 
 from tui.present.commands import Command, CommandError, parse_command
 from tui.present.format import sparkline
 from tui.present.overview import overview_table
 from tui.present.table import filter_rows, sort_rows
-from tui_fixtures import fleet_view
 
 CLUSTERS = ["east", "west", "north"]
 
