@@ -179,10 +179,10 @@ class ProxyApp:
         )
 
     def _upstream_opened(self, direction: str, conn: UpstreamConnection) -> None:
-        self.metrics.tcp_opened(self._upstream_labels(direction, conn))
+        conn.metrics_token = self.metrics.tcp_opened(self._upstream_labels(direction, conn), conn.count)
 
     def _upstream_closed(self, direction: str, conn: UpstreamConnection) -> None:
-        self.metrics.tcp_closed(self._upstream_labels(direction, conn), conn.count.read, conn.count.written)
+        self.metrics.tcp_closed(conn.metrics_token)
 
     def _tls_failure(self, direction: str, reason: str) -> None:
         self.metrics.count("tls_handshake_errors", (("direction", direction), ("reason", reason)))
@@ -348,7 +348,7 @@ class ProxyApp:
     ) -> None:
         count = ByteCount()
         conn_labels = self._conn_labels("inbound", "src", client_id, "not_provided_by_remote")
-        self.metrics.tcp_opened(conn_labels)
+        token = self.metrics.tcp_opened(conn_labels, count)
         app_host = self.settings.inbound_app_host
         try:
             if protocol == "http1":
@@ -370,7 +370,7 @@ class ProxyApp:
             else:
                 await self._opaque_to(reader, writer, count, DialTarget(app_host, port, None), self.in_pool, "inbound")
         finally:
-            self.metrics.tcp_closed(conn_labels, count.read, count.written)
+            self.metrics.tcp_closed(token)
 
     async def _guard(self, labels: Labels, call: Callable[[], Awaitable[OutgoingResponse]]) -> OutgoingResponse:
         started = time.monotonic()
@@ -379,7 +379,8 @@ class ProxyApp:
         except UpstreamError as e:
             self.metrics.request(labels)
             self.metrics.response(labels, e.status, (time.monotonic() - started) * 1000, failed=True)
-            return error_response(e.status, http.HTTPStatus(e.status).phrase, e.detail)
+            detail = e.reason if e.detail == e.reason else f"{e.reason}: {e.detail}"
+            return error_response(e.status, http.HTTPStatus(e.status).phrase, detail)
 
     async def _opaque_to(
         self,
@@ -418,8 +419,7 @@ class ProxyApp:
                 return
         reader, writer = await open_accepted(sock, None, self.settings.timeouts.connect)
         count = ByteCount()
-        conn_labels = self._conn_labels("outbound", "src", None, "loopback")
-        self.metrics.tcp_opened(conn_labels)
+        token = self.metrics.tcp_opened(self._conn_labels("outbound", "src", None, "loopback"), count)
         try:
             if proto is Protocol.HTTP1:
 
@@ -433,7 +433,7 @@ class ProxyApp:
             else:
                 await self._outbound_opaque(reader, writer, count, orig)
         finally:
-            self.metrics.tcp_closed(conn_labels, count.read, count.written)
+            self.metrics.tcp_closed(token)
 
     async def _outbound_opaque(
         self,

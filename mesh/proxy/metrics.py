@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
@@ -86,6 +87,13 @@ class Histogram:
 GaugeSource = Callable[[], Iterable[tuple[Labels, float]]]
 
 
+class Counted(Protocol):
+    """Byte counters of one connection (read and written so far)."""
+
+    read: int
+    written: int
+
+
 class MetricsStore:
     def __init__(self) -> None:
         self.requests: dict[Labels, float] = {}
@@ -98,6 +106,8 @@ class MetricsStore:
         self.tcp_write: dict[Labels, float] = {}
         self.counters: dict[str, dict[Labels, float]] = {}
         self.gauge_sources: dict[str, tuple[str, GaugeSource]] = {}
+        self.live: dict[int, tuple[Labels, Counted]] = {}
+        self._next_token = 0
 
     @staticmethod
     def _bump(table: dict[Labels, float], labels: Labels, by: float = 1.0) -> None:
@@ -117,24 +127,34 @@ class MetricsStore:
         hist.observe(latency_ms)
 
     # -- TCP ---------------------------------------------------------------
-    def tcp_opened(self, labels: Labels) -> None:
+    def tcp_opened(self, labels: Labels, count: Counted) -> int:
+        """Start accounting a connection; ``count`` is read live, so long-lived
+        connections show their bytes before they close. Returns a token for ``tcp_closed``."""
         self._bump(self.tcp_open, labels)
         self._bump(self.tcp_open_now, labels)
+        self._next_token += 1
+        self.live[self._next_token] = (labels, count)
+        return self._next_token
 
-    def tcp_closed(self, labels: Labels, read: int, written: int, errno: str = "") -> None:
+    def tcp_closed(self, token: int, errno: str = "") -> None:
+        entry = self.live.pop(token, None)
+        if entry is None:
+            return
+        labels, count = entry
         self._bump(self.tcp_close, labels + (("errno", errno),))
         self._bump(self.tcp_open_now, labels, -1.0)
-        if read:
-            self._bump(self.tcp_read, labels, read)
-        if written:
-            self._bump(self.tcp_write, labels, written)
+        if count.read:
+            self._bump(self.tcp_read, labels, count.read)
+        if count.written:
+            self._bump(self.tcp_write, labels, count.written)
 
-    def tcp_bytes(self, labels: Labels, read: int, written: int) -> None:
-        """Account bytes of a connection that is still open (long-lived tunnels)."""
-        if read:
-            self._bump(self.tcp_read, labels, read)
-        if written:
-            self._bump(self.tcp_write, labels, written)
+    def _with_live(self, table: dict[Labels, float], attr: str) -> dict[Labels, float]:
+        merged = dict(table)
+        for labels, count in self.live.values():
+            value = getattr(count, attr)
+            if value:
+                merged[labels] = merged.get(labels, 0.0) + value
+        return merged
 
     # -- anything else -----------------------------------------------------
     def count(self, name: str, labels: Labels, by: float = 1.0) -> None:
@@ -166,8 +186,8 @@ class StoreCollector(Collector):
         yield _counter("tcp_open", _HELP["tcp_open"], s.tcp_open)
         yield _counter("tcp_close", _HELP["tcp_close"], s.tcp_close)
         yield _gauge("tcp_open_connections", "Number of currently open connections.", s.tcp_open_now.items())
-        yield _counter("tcp_read_bytes", _HELP["tcp_read_bytes"], s.tcp_read)
-        yield _counter("tcp_write_bytes", _HELP["tcp_write_bytes"], s.tcp_write)
+        yield _counter("tcp_read_bytes", _HELP["tcp_read_bytes"], s._with_live(s.tcp_read, "read"))
+        yield _counter("tcp_write_bytes", _HELP["tcp_write_bytes"], s._with_live(s.tcp_write, "written"))
         for name, table in sorted(s.counters.items()):
             yield _counter(name, name.replace("_", " ") + ".", table)
         for name, (help_text, source) in sorted(s.gauge_sources.items()):

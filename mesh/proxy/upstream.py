@@ -56,6 +56,7 @@ class UpstreamConnection:
         self.saw_response_bytes = False
         self._on_close = on_close
         self._closed = False
+        self.metrics_token = 0
 
     @property
     def reusable(self) -> bool:

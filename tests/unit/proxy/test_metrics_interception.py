@@ -4,6 +4,7 @@ import re
 
 from mesh.proxy.interception import InterceptionConfig, build_rules
 from mesh.proxy.metrics import LATENCY_BUCKETS_MS, MetricsStore, exposition, traffic_labels
+from mesh.proxy.netio import ByteCount
 
 LINKERD_BUCKETS = [1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500,
                    1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000]  # fmt: skip
@@ -23,8 +24,14 @@ def test_exposition_uses_linkerd_names_labels_and_buckets() -> None:
     store.response(out, 503, 7.0, failed=True)
     store.request(inbound)
     store.response(inbound, 200, 0.4, failed=False)
-    store.tcp_opened(out)
-    store.tcp_closed(out, read=100, written=40)
+    count = ByteCount()
+    token = store.tcp_opened(out, count)
+    count.read, count.written = 60, 40
+    live = exposition(store).decode()
+    assert re.search(r"^tcp_read_bytes_total\{.*\} 60\.0$", live, re.M)  # visible before the close
+    assert re.search(r"^tcp_open_connections\{.*\} 1\.0$", live, re.M)
+    count.read = 100
+    store.tcp_closed(token)
     text = exposition(store).decode()
 
     assert re.search(
