@@ -1,0 +1,134 @@
+"""The first process of every container: enter the pod, arrange the mounts, exec the program.
+
+Run as ``python -m fleet.local.podlet.launcher SPEC.json`` by the podlet, it
+joins the pod's network namespace, makes a private mount namespace (and UTS
+namespace for the pod's hostname), bind-mounts each volume at its mountPath,
+switches to the container's working directory and user, and replaces itself
+with the container's command.  Python 3.11 has no ``os.setns``/``os.unshare``,
+hence libc through ctypes.  It imports only the standard library: it runs once
+per container start.
+
+A mountPath whose parent does not exist on the host (``/var/run/secrets/...``)
+is made inside an overlay of its nearest existing ancestor, backed by a
+tmpfs, so the host's directories are never changed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import socket
+import sys
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _check(_libc.mount(source.encode() if source else None, target.encode(), fstype.encode() if fstype else None,
+                       ctypes.c_ulong(flags), data.encode() if data else None), f"mount {target}")
+
+
+def _setns(path: str, kind: int) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        _check(_libc.setns(fd, kind), f"setns {path}")
+    finally:
+        os.close(fd)
+
+
+def _nearest_existing(path: str) -> str:
+    while not os.path.lexists(path):
+        path = os.path.dirname(path)
+    return path
+
+
+def _make_target(target: str, is_file: bool, scratch: str, overlaid: set[str]) -> None:
+    parent = target if not is_file else os.path.dirname(target)
+    if not os.path.isdir(parent):
+        anchor = os.path.realpath(_nearest_existing(parent))
+        if anchor != "/" and anchor not in overlaid:
+            layer = os.path.join(scratch, f"overlay{len(overlaid)}")
+            os.makedirs(os.path.join(layer, "upper"), exist_ok=True)
+            os.makedirs(os.path.join(layer, "work"), exist_ok=True)
+            _mount("overlay", anchor, "overlay", 0,
+                   f"lowerdir={anchor},upperdir={layer}/upper,workdir={layer}/work")
+            overlaid.add(anchor)
+        os.makedirs(parent, exist_ok=True)
+    if is_file and not os.path.exists(target):
+        with open(target, "a"):
+            pass
+
+
+def enter(spec: dict[str, object]) -> None:
+    join_pid = spec.get("joinPid")
+    if join_pid:
+        _setns(f"/proc/{join_pid}/ns/net", CLONE_NEWNET)
+        _setns(f"/proc/{join_pid}/ns/mnt", CLONE_NEWNS)
+        return
+    netns = spec.get("netns")
+    if isinstance(netns, str):
+        _setns(netns, CLONE_NEWNET)
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWUTS), "unshare")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    hostname = spec.get("hostname")
+    if isinstance(hostname, str) and hostname:
+        socket.sethostname(hostname[:63])
+    scratch = str(spec["scratch"])
+    os.makedirs(scratch, exist_ok=True)
+    _mount("tmpfs", scratch, "tmpfs", 0, "size=16m,mode=0700")
+    overlaid: set[str] = set()
+    mounts = spec.get("mounts") or []
+    assert isinstance(mounts, list)
+    for m in sorted(mounts, key=lambda m: len(str(m["target"]).rstrip("/").split("/"))):
+        source, target = str(m["source"]), os.path.normpath(str(m["target"]))
+        _make_target(target, os.path.isfile(source), scratch, overlaid)
+        _mount(source, target, None, MS_BIND | MS_REC)
+        if m.get("readOnly"):
+            _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+
+
+def main(argv: list[str]) -> int:
+    with open(argv[0]) as f:
+        spec = json.load(f)
+    error = spec.get("error")
+    if error:
+        print(error, file=sys.stderr, flush=True)
+        return 127
+    try:
+        enter(spec)
+        workdir = spec.get("workingDir") or "/"
+        os.makedirs(workdir, exist_ok=True)
+        os.chdir(workdir)
+        uid, gid = spec.get("uid"), spec.get("gid")
+        if gid is not None or uid is not None:
+            os.setgroups([])
+            os.setgid(int(gid if gid is not None else uid))
+        if uid is not None:
+            os.setuid(int(uid))
+    except OSError as e:
+        print(f"podlet: cannot set up the container: {e}", file=sys.stderr, flush=True)
+        return 128
+    args = [str(a) for a in spec["argv"]]
+    env = {str(k): str(v) for k, v in dict(spec.get("env") or {}).items()}
+    try:
+        os.execve(args[0], args, env)
+    except OSError as e:
+        print(f'exec: "{args[0]}": {e.strerror}', file=sys.stderr, flush=True)
+        return 127
+    return 0  # unreachable: execve replaced this process
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

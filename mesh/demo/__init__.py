@@ -1,0 +1,41 @@
+"""``meshfleet demo-app``: a small HTTP service with configurable latency,
+error rate and downstream calls, so one image can play every tier of a call
+graph such as web -> api -> backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+from mesh.demo._config import DemoConfig, Latency, parse_args, parse_latency
+from mesh.demo._stats import Stats
+from mesh.demo.errors import DemoConfigError, DemoError
+
+__all__ = ["DemoConfig", "DemoConfigError", "DemoError", "Latency", "Stats", "demo_main", "parse_args",
+           "parse_latency"]
+
+
+def demo_main(argv: list[str]) -> int:
+    """Run the demo app until SIGTERM or SIGINT; 0 on a clean stop, 2 on bad flags."""
+    try:
+        cfg = parse_args(argv)
+    except DemoConfigError as e:
+        print(f"meshfleet demo-app: {e}", file=sys.stderr)
+        return 2
+    from mesh.demo._app import serve
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(cfg, stop)
+
+    try:
+        asyncio.run(run())
+    except OSError as e:
+        print(f"meshfleet demo-app: cannot listen on {cfg.host}:{cfg.port}: {e}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,15 @@
+"""Errors of the demo workload.
+
+    DemoError
+    └── DemoConfigError   a flag value the demo app cannot use (names the flag and the reason)
+"""
+
+from __future__ import annotations
+
+
+class DemoError(Exception):
+    """Root of the demo app's own errors."""
+
+
+class DemoConfigError(DemoError):
+    pass
