@@ -15,7 +15,10 @@ from collections.abc import Callable, Sequence
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 # Subcommands whose own modules parse their arguments: name -> (module, function, help).
-_DELEGATED: dict[str, tuple[str, str, str]] = {}
+_DELEGATED: dict[str, tuple[str, str, str]] = {
+    "validate": ("fleet.config", "validate_main", "check a fleet repository (a directory or a Git revision)"),
+    "tui": ("tui", "tui_main", "the fleet-wide dashboard of health and golden metrics"),
+}
 
 
 def _progress(msg: str) -> None:

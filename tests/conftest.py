@@ -31,10 +31,9 @@ class RunningFleet:
     def api_client(self, cluster: str):  # type: ignore[no-untyped-def]
         from kubernetes import client, config
 
-        api = client.ApiClient(configuration=client.Configuration())
-        config.load_kube_config(config_file=self.clusters[cluster].kubeconfig,
-                                client_configuration=api.configuration)
-        return api
+        cfg = client.Configuration()
+        config.load_kube_config(config_file=self.clusters[cluster].kubeconfig, client_configuration=cfg)
+        return client.ApiClient(configuration=cfg)  # builds its connection pool from cfg: load first
 
 
 def _progress(msg: str) -> None:

@@ -97,6 +97,7 @@ class ClusterPKI:
         self._ensure_leaf("admin", "meshfleet-admin", ("system:masters",), [], server=False)
         self._ensure_leaf("controller-manager", "system:kube-controller-manager", (), [], server=False)
         self._ensure_leaf("scheduler", "system:kube-scheduler", (), [], server=False)
+        self._ensure_leaf("front-proxy-client", "front-proxy-client", (), [], server=False)
 
     def client_cert(self, name: str, common_name: str, groups: tuple[str, ...]) -> CertPaths:
         """A client certificate for another user of this cluster (nodes use this)."""

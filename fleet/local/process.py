@@ -81,7 +81,22 @@ def exit_status(rec: ProcessRecord) -> str:
     return "exited" if not alive(rec) else "running"
 
 
-def stop(records: Iterable[ProcessRecord], grace: float = 4.0) -> None:
+# Clients go first so the apiserver has no open watches to drain, and etcd last so the
+# apiserver never loses its store mid-shutdown.
+STOP_TIERS = (("podlet", "kube-controller-manager", "kube-scheduler"), ("kube-apiserver",), ("etcd",))
+
+
+def stop(records: Iterable[ProcessRecord], grace: float = 3.0) -> None:
+    """Stop processes tier by tier (clients, apiserver, etcd); anything else goes with the first tier."""
+    recs = list(records)
+    tiers = [[r for r in recs if r.component in names] for names in STOP_TIERS]
+    known = {n for names in STOP_TIERS for n in names}
+    tiers[0] += [r for r in recs if r.component not in known]
+    for tier in tiers:
+        _stop_now(tier, grace)
+
+
+def _stop_now(records: Iterable[ProcessRecord], grace: float) -> None:
     """SIGTERM every live process group, then SIGKILL what is left after ``grace`` seconds."""
     live = [r for r in records if alive(r)]
     for r in live:

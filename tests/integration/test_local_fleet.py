@@ -34,12 +34,16 @@ def _wait_for(what: str, predicate, timeout: float = 60.0):  # type: ignore[no-u
         time.sleep(0.3)
 
 
-def _apply(api: client.ApiClient, path: str, body: dict) -> dict:  # type: ignore[type-arg]
-    """Server-side apply through the raw REST API, as the reconciler will."""
-    resp = api.call_api(path, "PATCH", query_params=[("fieldManager", "meshfleet-test"), ("force", "true")],
-                        header_params={"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"},
-                        body=body, auth_settings=["BearerToken"], _preload_content=False)
-    return json.loads(resp[0].data)
+def _apply(kubeconfig: str, objects: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+    """Server-side apply with the fleet manager's own client, as the reconciler does."""
+    from fleet.kube.client import KubeClient
+    from fleet.kube.kubeconfig import load_access
+
+    async def run() -> list[dict]:  # type: ignore[type-arg]
+        async with KubeClient(load_access(paths=[Path(kubeconfig)])) as kube:
+            return [await kube.apply(o, "meshfleet-test") for o in objects]
+
+    return asyncio.run(run())
 
 
 def test_version_reports_the_pinned_release(local_fleet) -> None:  # type: ignore[no-untyped-def]
@@ -53,16 +57,16 @@ def test_server_side_apply_works_per_cluster_and_clusters_are_separate(local_fle
     a, b = list(local_fleet.clusters)[:2]
     ns = f"ssa-{uuid.uuid4().hex[:6]}"
     api_a = local_fleet.api_client(a)
-    out = _apply(api_a, f"/api/v1/namespaces/{ns}", {"apiVersion": "v1", "kind": "Namespace",
-                                                     "metadata": {"name": ns, "labels": {"team": "mesh"}}})
-    assert out["metadata"]["managedFields"][0]["manager"] == "meshfleet-test"
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {"team": "mesh"}}}
     deploy = {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": ns},
         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
                  "template": {"metadata": {"labels": {"app": "web"}},
                               "spec": {"containers": [{"name": "web", "image": "example.invalid/web:1"}]}}},
     }
-    _apply(api_a, f"/apis/apps/v1/namespaces/{ns}/deployments/web", deploy)
+    out = _apply(local_fleet.clusters[a].kubeconfig, [namespace, deploy])
+    assert out[0]["metadata"]["managedFields"][0]["manager"] == "meshfleet-test"
+    assert out[1]["metadata"]["managedFields"][0]["operation"] == "Apply"
     assert client.AppsV1Api(api_a).read_namespaced_deployment("web", ns).spec.replicas == 1
     with pytest.raises(ApiException) as e:
         client.CoreV1Api(local_fleet.api_client(b)).read_namespace(ns)
