@@ -181,24 +181,26 @@ class ConnectionPool:
                 raise PeerIdentityRefused("no local certificate yet; cannot open mTLS")
         try:
             async with asyncio.timeout(connect_timeout):
-                reader, writer = await asyncio.open_connection(
-                    target.host,
-                    target.port,
-                    ssl=tls,
-                    server_hostname=target.identity if tls else None,
-                    ssl_handshake_timeout=connect_timeout if tls else None,
-                )
-        except ssl.SSLCertVerificationError as e:
-            reason = "identity_mismatch" if "hostname" in str(e).lower() else "untrusted"
-            self._on_tls_failure(target, reason)
-            raise PeerIdentityRefused(f"{target.host}:{target.port}: {e.verify_message or reason}") from e
-        except ssl.SSLError as e:
-            self._on_tls_failure(target, "handshake")
-            raise PeerIdentityRefused(f"{target.host}:{target.port}: TLS handshake failed") from e
+                reader, writer = await asyncio.open_connection(target.host, target.port)
         except TimeoutError as e:
             raise ConnectFailed(f"{target.host}:{target.port}: connect timed out") from e
         except OSError as e:
             raise ConnectFailed(f"{target.host}:{target.port}: {e.strerror or e}") from e
+        if tls is not None:
+            # TCP first, TLS second: a failure from here on is about the peer's
+            # identity or trust, never a mere connect failure.
+            try:
+                async with asyncio.timeout(connect_timeout):
+                    await writer.start_tls(tls, server_hostname=target.identity)
+            except ssl.SSLCertVerificationError as e:
+                reason = "identity_mismatch" if "hostname" in str(e).lower() else "untrusted"
+                self._on_tls_failure(target, reason)
+                writer.transport.abort()
+                raise PeerIdentityRefused(f"{target.host}:{target.port}: {e.verify_message or reason}") from e
+            except (ssl.SSLError, OSError, TimeoutError) as e:
+                self._on_tls_failure(target, "handshake")
+                writer.transport.abort()
+                raise PeerIdentityRefused(f"{target.host}:{target.port}: TLS handshake failed") from e
         conn = UpstreamConnection(target, reader, writer, self._on_close)
         if tls is not None:
             conn.write(TransportHeader(target.protocol, target.announce_port).encode())
