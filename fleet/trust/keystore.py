@@ -1,0 +1,75 @@
+"""The anchor keystore: private keys of the fleet's trust anchors, outside any repository.
+
+The keystore is a directory (mode 0700) holding one key file per anchor (mode
+0600), named by the anchor certificate's SHA-256 fingerprint so the matching
+key for a committed certificate is found without any index.  Its location is
+``--keystore``, else ``$MESHFLEET_KEYSTORE``, else
+``$XDG_CONFIG_HOME/meshfleet/keystore``.  A keystore inside a Git work tree is
+refused: keys never enter Git.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography import x509
+
+from fleet.trust.errors import KeystoreError
+from mesh.pki import PrivateKey, fingerprint, key_matches_certificate, private_key_from_pem, write_private_key_file
+
+
+def default_keystore() -> Path:
+    explicit = os.environ.get("MESHFLEET_KEYSTORE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "meshfleet" / "keystore"
+
+
+def _inside_git_work_tree(path: Path) -> Path | None:
+    for p in (path, *path.parents):
+        if (p / ".git").exists():
+            return p
+    return None
+
+
+class Keystore:
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = (path or default_keystore()).absolute()
+
+    def _check_location(self) -> None:
+        repo = _inside_git_work_tree(self.path)
+        if repo is not None:
+            raise KeystoreError(f"keystore {self.path} is inside the Git work tree {repo}; "
+                                "anchor keys must live outside any repository (set MESHFLEET_KEYSTORE)")
+
+    def key_file(self, anchor: x509.Certificate) -> Path:
+        return self.path / f"anchor-{fingerprint(anchor)[:32]}.key"
+
+    def store(self, anchor: x509.Certificate, key: PrivateKey) -> Path:
+        self._check_location()
+        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.path, 0o700)
+        file = self.key_file(anchor)
+        write_private_key_file(file, key)
+        return file
+
+    def has_key(self, anchor: x509.Certificate) -> bool:
+        return self.key_file(anchor).exists()
+
+    def load(self, anchor: x509.Certificate) -> PrivateKey:
+        file = self.key_file(anchor)
+        try:
+            mode = file.stat().st_mode & 0o777
+            data = file.read_bytes()
+        except FileNotFoundError:
+            raise KeystoreError(f"keystore {self.path} has no key for trust anchor {fingerprint(anchor)}; "
+                                "run `meshfleet trust init` on the machine that holds it, or point "
+                                "MESHFLEET_KEYSTORE at that keystore") from None
+        if mode & 0o077:
+            raise KeystoreError(f"{file} is readable by others (mode {mode:o}); chmod 600 it")
+        key = private_key_from_pem(data, source=str(file))
+        if not key_matches_certificate(key, anchor):
+            raise KeystoreError(f"{file} does not hold the key of trust anchor {fingerprint(anchor)}")
+        return key
