@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import stat
 import subprocess
 import sys
@@ -116,7 +117,10 @@ async def test_the_client_renews_before_expiry(short_env: Env, tmp_path: Path) -
         assert proxy.metric("identity_cert_expiration_timestamp_seconds") >= second.valid_until.timestamp()
 
 
-async def test_the_client_keeps_its_certificate_while_the_service_is_down(short_env: Env, tmp_path: Path) -> None:
+async def test_the_client_keeps_its_certificate_while_the_service_is_down(
+    short_env: Env, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     async with running_proxy(short_env, tmp_path) as proxy:
         held = await asyncio.wait_for(proxy.client.wait_ready(), 5)
         port = short_env.service.port
@@ -132,6 +136,8 @@ async def test_the_client_keeps_its_certificate_while_the_service_is_down(short_
         await short_env.service.start()
         await wait_for(lambda: proxy.client.credentials != held, seconds=5)
         assert proxy.metric("identity_cert_refresh_total") >= 2
+    assert "keeping the certificate valid until" in caplog.text
+    assert "PRIVATE KEY" not in caplog.text
 
 
 async def test_a_503_from_an_unreachable_api_server_keeps_the_certificate(short_env: Env, tmp_path: Path) -> None:

@@ -162,3 +162,11 @@ def test_request_parsing_never_echoes_the_token() -> None:
     assert "secret-token" not in repr(req)
     with pytest.raises(BadRequest, match="non-empty string"):
         parse_certify_request(b'{"identity": "i", "csr": "", "token": "t"}')
+
+
+def test_serve_reports_an_unusable_kubeconfig_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mesh.control.identity import serve
+
+    status = serve(["--issuer-dir", str(tmp_path), "--kubeconfig", str(tmp_path / "missing"), "--log-level", "error"])
+    assert status == 2
+    assert f"{tmp_path / 'missing'}: No such file or directory" in capsys.readouterr().err
