@@ -65,7 +65,7 @@ def test_malformed_anchor_and_a_file_without_certificates(write_fleet: WriteFlee
 def test_private_key_in_trust_anchors_is_refused_without_echoing_it(
     write_fleet: WriteFleet, make_cert: MakeCert
 ) -> None:
-    key = b"-----BEGIN " + b"PRIVATE KEY-----\nTOPSECRETBYTES\n-----END PRIVATE KEY-----\n"  # split: no key marker in Git
+    key = b"-----BEGIN " + b"PRIVATE KEY-----\nTOPSECRETBYTES\n-----END PRIVATE KEY-----\n"  # split: no marker in Git
     problems = problems_with(write_fleet, {"root.crt": make_cert(), "root.key": key})
     assert problems == [
         "trust-anchors/root.key:1:1: contains a private key; only public certificates belong in Git "
