@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -124,11 +125,11 @@ class IdentityService:
         self._task = asyncio.create_task(self._maintain(), name="identity-issuer-watch")
         log.info("identity service listening on %s:%d", self.config.listen[0], self.port)
 
-    async def _serve(self, app: web.Application, sock: socket.socket, ssl_context: object) -> None:
+    async def _serve(self, app: web.Application, sock: socket.socket, ssl_context: ssl.SSLContext | None) -> None:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         self._runners.append(runner)
-        await web.SockSite(runner, sock, ssl_context=ssl_context).start()  # type: ignore[arg-type]
+        await web.SockSite(runner, sock, ssl_context=ssl_context).start()
 
     async def stop(self) -> None:
         if self._task is not None:

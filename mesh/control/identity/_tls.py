@@ -2,13 +2,15 @@
 
 `SSLContext.load_cert_chain` only reads files.  The key is written to a
 private directory (0700) as a 0600 file, loaded, and the directory removed at
-once, so the key exists on disk only for the duration of one call.  Loading
+once, so the key exists as a file only for the duration of one call, and on a
+memory-backed file system (/dev/shm) wherever there is one.  Loading
 into an existing context swaps the certificate for new handshakes without
 touching connections already established.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import ssl
 import tempfile
@@ -16,9 +18,12 @@ from pathlib import Path
 
 from mesh.pki import KEY_FILE_MODE, PUBLIC_FILE_MODE, write_file_atomic
 
+_MEMORY_BACKED = Path("/dev/shm")
+
 
 def load_cert_chain_from_memory(ctx: ssl.SSLContext, chain_pem: bytes, key_pem: bytes) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="meshfleet-tls-"))
+    parent = _MEMORY_BACKED if _MEMORY_BACKED.is_dir() and os.access(_MEMORY_BACKED, os.W_OK) else None
+    workdir = Path(tempfile.mkdtemp(prefix="meshfleet-tls-", dir=parent))
     try:
         cert_file, key_file = workdir / "tls.crt", workdir / "tls.key"
         write_file_atomic(cert_file, chain_pem, mode=PUBLIC_FILE_MODE)

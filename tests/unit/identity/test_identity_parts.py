@@ -170,3 +170,38 @@ def test_serve_reports_an_unusable_kubeconfig_and_exits_2(tmp_path: Path, capsys
     status = serve(["--issuer-dir", str(tmp_path), "--kubeconfig", str(tmp_path / "missing"), "--log-level", "error"])
     assert status == 2
     assert f"{tmp_path / 'missing'}: No such file or directory" in capsys.readouterr().err
+
+
+def test_loading_a_key_into_a_tls_context_leaves_no_file_behind() -> None:
+    import ssl
+    import tempfile
+    from datetime import UTC, datetime
+
+    from identity_fixtures import DOMAIN, make_anchor, make_issuer
+
+    from mesh.control.identity._tls import load_cert_chain_from_memory, server_context
+    from mesh.pki import (
+        WorkloadIdentity,
+        certificates_to_pem,
+        create_csr,
+        csr_to_pem,
+        generate_private_key,
+        issue_leaf,
+        parse_csr,
+        private_key_to_pem,
+    )
+
+    who = WorkloadIdentity("meshfleet", "identity", DOMAIN)
+    key = generate_private_key()
+    leaf = issue_leaf(
+        make_issuer(make_anchor()), parse_csr(csr_to_pem(create_csr(key, who))), who, now=datetime.now(UTC)
+    )
+    places = [Path("/dev/shm"), Path(tempfile.gettempdir())]
+
+    def leftovers() -> set[Path]:
+        return {p for place in places if place.is_dir() for p in place.glob("meshfleet-tls-*")}
+
+    before = leftovers()
+    ctx: ssl.SSLContext = server_context()
+    load_cert_chain_from_memory(ctx, certificates_to_pem([leaf.certificate, *leaf.chain]), private_key_to_pem(key))
+    assert leftovers() == before
