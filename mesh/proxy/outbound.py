@@ -84,12 +84,20 @@ class ServiceState:
             ep: self.breakers.get(ep) or Breaker(self._breaker_config, self._rng) for ep in resolution.endpoints
         }
 
-    def pick(self) -> Endpoint:
-        """An endpoint to try, claiming its breaker's probe if it is recovering."""
+    def pick(self, avoid: frozenset[Endpoint] = frozenset()) -> Endpoint:
+        """An endpoint to try, claiming its breaker's probe if it is recovering.
+
+        A retry passes the endpoints that already failed this request in
+        ``avoid``; they are used again only when nothing else is available.
+        """
         if not self.breakers:
             raise NoEndpoints(f"{self.target} has no endpoints")
         now = self._clock()
-        chosen = self.balancer.pick(lambda ep: self.breakers[ep].available(now))
+        chosen = None
+        if avoid:
+            chosen = self.balancer.pick(lambda ep: ep not in avoid and self.breakers[ep].available(now))
+        if chosen is None:
+            chosen = self.balancer.pick(lambda ep: self.breakers[ep].available(now))
         if chosen is None or not self.breakers[chosen].acquire(now):
             raise NoEndpoints(f"every endpoint of {self.target} is ejected")
         return chosen
@@ -248,8 +256,9 @@ class OutboundRouter:
 
         async def exchange() -> Attempt:
             retries = 0
+            failed: set[Endpoint] = set()
             while True:
-                ep = state.pick() if state is not None else resolution.endpoints[0]
+                ep = state.pick(frozenset(failed)) if state is not None else resolution.endpoints[0]
                 attempt_started = self._clock()
                 if state is not None:
                     state.balancer.start(ep)
@@ -271,6 +280,8 @@ class OutboundRouter:
                         state.balancer.finish(ep, attempt_started)
                 if state is not None:
                     state.record(ep, failed=outcome is not Outcome.SUCCESS)
+                if outcome is not Outcome.SUCCESS:
+                    failed.add(ep)
                 wants = (
                     state is not None
                     and policy.wants_retry(outcome, retries, body_replayable=complete)
