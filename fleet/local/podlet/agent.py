@@ -24,7 +24,7 @@ from fleet.local.certs import ClusterPKI
 from fleet.local.podlet import dnsserver, netops, records, svcrules
 from fleet.local.podlet.api import Kube, reflect
 from fleet.local.podlet.dnsrecords import Records
-from fleet.local.podlet.errors import ApiError, NetworkTakenError, NotRootError
+from fleet.local.podlet.errors import ApiError, NetworkError, NetworkTakenError, NotRootError
 from fleet.local.podlet.ipam import Ipam
 from fleet.local.podlet.naming import NodeNetwork
 from fleet.local.podlet.node import NodeAgent
@@ -137,9 +137,16 @@ class Podlet:
             from fleet.local.podlet.services import ServiceProxy
 
             proxy = ServiceProxy(proxy_kube, net, cfg.apiserver_port, self.records, self.log)
-            tasks.append(asyncio.create_task(proxy.run()))
+            proxy_task = asyncio.create_task(proxy.run())
+            tasks.append(proxy_task)
             dns = await dnsserver.serve(self.records, net.gateway)
-            await asyncio.wait_for(proxy.synced.wait(), 30)
+            synced = asyncio.create_task(proxy.synced.wait())
+            await asyncio.wait({proxy_task, synced}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+            synced.cancel()
+            if proxy_task.done():
+                proxy_task.result()  # raises what stopped it
+            if not proxy.synced.is_set():
+                raise NetworkError("Services were not programmed within 30s")
             ipam = Ipam(cidr=net.pod_cidr)
             k8s_ip = cfg.kubernetes_service_ip
             ctx = NodeContext(kube=kube, net=net, node_name=cfg.node, node_dir=cfg.node_dir,

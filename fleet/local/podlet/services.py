@@ -31,6 +31,7 @@ class ServiceProxy:
         self._changed = asyncio.Event()
         self._existing: frozenset[str] = frozenset()
         self.synced = asyncio.Event()
+        self._jumps_installed = False
 
     @staticmethod
     def _key(obj: dict[str, Any]) -> str:
@@ -52,8 +53,6 @@ class ServiceProxy:
 
     async def run(self) -> None:
         self._existing = await asyncio.to_thread(netops.our_nat_chains, self.chains)
-        for table, chain, rule in svcrules.jump_rules(self.chains):
-            await asyncio.to_thread(netops.ensure_rule, table, chain, rule)
         tasks = [
             asyncio.create_task(reflect(self.kube, "/api/v1/services", {}, *self._store(self.services), self.log)),
             asyncio.create_task(reflect(self.kube, "/apis/discovery.k8s.io/v1/endpointslices", {},
@@ -100,6 +99,10 @@ class ServiceProxy:
                     if (ep.get("conditions") or {}).get("ready") is not False for a in ep.get("addresses") or []})
         doc = svcrules.render(self.chains, ports, endpoints, self._existing)
         netops.apply_nat(doc)
+        if not self._jumps_installed:  # the chains must exist before anything can jump to them
+            for table, chain, rule in svcrules.jump_rules(self.chains):
+                netops.ensure_rule(table, chain, rule)
+            self._jumps_installed = True
         self._existing = frozenset(line[1:].split()[0] for line in doc.splitlines()
                                    if line.startswith(":")) - frozenset(
             line.split()[1] for line in doc.splitlines() if line.startswith("-X "))

@@ -44,6 +44,9 @@ from fleet.local.podlet.status import (
 )
 
 VOLUME_SYNC_PERIOD = 60.0
+# Where this project's packages live, so the launcher and the containers import them from any directory
+# even when the project is not installed into the interpreter's site-packages.
+PROJECT_ROOT = str(Path(__file__).resolve().parents[3])
 
 
 def now_iso() -> str:
@@ -384,7 +387,7 @@ class PodWorker:
         def text(d: dict[str, bytes]) -> dict[str, str]:
             return {k: v.decode(errors="replace") for k, v in d.items()}
         base = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME": self.name,
-                "PYTHONUNBUFFERED": "1", **self.ctx.service_env}
+                "PYTHONUNBUFFERED": "1", "PYTHONPATH": PROJECT_ROOT, **self.ctx.service_env}
         env = resolve_env(c.spec, self.pod, self._facts(), {k: text(v) for k, v in self._secrets.items()},
                           {k: text(v) for k, v in self._configmaps.items()}, base)
         command = map_command(c.spec, self.ctx.entrypoint, env)
@@ -395,7 +398,7 @@ class PodWorker:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "fleet.local.podlet.launcher", str(spec_path),
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                env={"PATH": base["PATH"]})
+                env={"PATH": base["PATH"], "PYTHONPATH": PROJECT_ROOT})
         ticks = start_ticks(proc.pid)
         if self.record is not None and ticks is not None:
             self.record.pids = [p for p in self.record.pids if start_ticks(p[0]) == p[1]] + [(proc.pid, ticks)]
@@ -482,11 +485,13 @@ class PodWorker:
         if mapped.error:
             return False
         spec = self.dir / "run" / f"exec-{pid}.json"
-        spec.write_text(json.dumps({"joinPid": pid, "argv": list(mapped.argv), "env": self.ctx.service_env,
+        spec.write_text(json.dumps({"joinPid": pid, "argv": list(mapped.argv),
+                                    "env": {**self.ctx.service_env, "PYTHONPATH": PROJECT_ROOT},
                                     "error": None}))
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "fleet.local.podlet.launcher", str(spec),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": PROJECT_ROOT})
         try:
             return await asyncio.wait_for(proc.wait(), limit + 5) == 0
         except TimeoutError:
