@@ -58,13 +58,17 @@ def format_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def split_address(text: str, where: str) -> tuple[str, int]:
-    """'10.0.0.1:80' or '[fd00::1]:80' -> (host, port); errors name ``where``."""
+def split_address(text: str, where: str, *, allow_any_port: bool = False) -> tuple[str, int]:
+    """'10.0.0.1:80' or '[fd00::1]:80' -> (host, port); errors name ``where``.
+
+    ``allow_any_port`` accepts port 0 (let the kernel choose, for listeners).
+    """
     if text.startswith("["):
         host, sep, port_text = text[1:].partition("]:")
     else:
         host, sep, port_text = text.rpartition(":")
-    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) <= 65535:
+    lowest = 0 if allow_any_port else 1
+    if not sep or not host or not port_text.isdigit() or not lowest <= int(port_text) <= 65535:
         raise ResolverConfigError(f"{where}: {text!r} is not host:port")
     return host, int(port_text)
 

@@ -42,7 +42,7 @@ def _env(name: str, default: str | None = None) -> str | None:
 
 
 def _addr(text: str, flag: str) -> tuple[str, int]:
-    return split_address(text, flag)  # its error names the flag
+    return split_address(text, flag, allow_any_port=True)  # its error names the flag
 
 
 def _seconds(text: str, flag: str) -> float:
