@@ -18,6 +18,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _DELEGATED: dict[str, tuple[str, str, str]] = {
     "validate": ("fleet.config", "validate_main", "check a fleet repository (a directory or a Git revision)"),
     "tui": ("tui", "tui_main", "the fleet-wide dashboard of health and golden metrics"),
+    "identity": ("mesh.control.identity", "serve", "run a cluster's identity service (certificates for proxies)"),
     "trust": ("fleet.trust.cli", "trust_main", "the fleet's trust anchors and per-cluster issuers"),
 }
 
