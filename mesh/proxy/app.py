@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class _Tracked:
-    task: asyncio.Task[None]
+    task: asyncio.Task[None] | None = None
     conn: DownstreamConnection | None = None
 
 
@@ -230,7 +230,7 @@ class ProxyApp:
                 continue
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            tracked = _Tracked(task=None)  # type: ignore[arg-type]
+            tracked = _Tracked()
             task = asyncio.ensure_future(self._run_conn(handler, sock, tracked))
             tracked.task = task
             self._conns[task] = tracked
@@ -286,10 +286,13 @@ class ProxyApp:
         if not first:
             return
         name = self.identity_name
+        policy = self.settings.default_inbound_policy
+        if policy == "deny":
+            self.metrics.count("inbound_connections_refused", (("reason", "denied"),))
+            return
         if proto is Protocol.TLS and self.tls is not None and client_hello_sni(first)[1] == name:
             await self._inbound_mtls(sock, tracked, self.tls.server)
             return
-        policy = self.settings.default_inbound_policy
         port = orig[1] if orig else None
         if policy != "all-unauthenticated" or port is None:
             reason = "unauthenticated" if policy != "all-unauthenticated" else "no_original_destination"
@@ -519,7 +522,7 @@ class ProxyApp:
             for tracked in list(self._conns.values()):
                 conn = tracked.conn
                 # Idle keep-alive connections have nothing in flight; close them now.
-                if conn is not None and conn.idle and tracked.task is not me:
+                if conn is not None and conn.idle and tracked.task is not None and tracked.task is not me:
                     tracked.task.cancel()
             await asyncio.sleep(0.05)
         leftovers = [t for t in self._conns if t is not me]

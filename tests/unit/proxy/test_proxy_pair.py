@@ -77,7 +77,9 @@ async def test_proxy_pair_forwards_over_mtls_with_identities_in_metrics(pki: Pki
     assert metric_value(server_metrics, "tcp_open_total", direction="inbound", peer="src", tls="true") == 1
     assert metric_value(client_metrics, "tcp_open_total", direction="outbound", peer="dst", tls="true") == 1
     assert metric_value(client_metrics, "tcp_write_bytes_total", direction="outbound", peer="dst") > 0
-    assert "identity_cert_expiration_timestamp_seconds " in client_metrics
+    assert metric_value_plain(client_metrics, "identity_cert_expiration_timestamp_seconds") == (
+        pki.client.not_after.timestamp()
+    )
 
 
 async def test_plaintext_to_inbound_is_refused_when_policy_requires_identity(pki: Pki, tmp_path: Path) -> None:
@@ -152,3 +154,10 @@ async def test_peer_with_the_wrong_identity_is_refused(pki: Pki, tmp_path: Path)
     # The peer does not take TLS addressed to another identity, so the client's handshake fails.
     assert metric_value(client_metrics, "tls_handshake_errors_total", direction="outbound") == 1
     assert "peer identity refused" in reply.headers["meshfleet-proxy-error"]
+
+
+def metric_value_plain(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} missing")
