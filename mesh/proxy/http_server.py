@@ -67,7 +67,8 @@ class DownstreamConnection:
         while not self._events:
             if self.eof:
                 return None
-            data = await asyncio.wait_for(self.reader.read(65536), wait)
+            async with asyncio.timeout(wait):  # cheaper than wait_for: no extra task per read
+                data = await self.reader.read(65536)
             if not data:
                 self.eof = True
                 return None
@@ -95,7 +96,8 @@ class DownstreamConnection:
                 timeout = started + self.options.head_timeout - loop.time()
                 if timeout <= 0:
                     raise TimeoutError("request head too slow")
-            data = await asyncio.wait_for(self.reader.read(65536), timeout)
+            async with asyncio.timeout(timeout):
+                data = await self.reader.read(65536)
             if not data:
                 self.eof = True
                 continue

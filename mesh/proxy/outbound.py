@@ -150,9 +150,13 @@ class OutboundRouter:
         self._rng = rng or random.Random()
         self.services: dict[str, ServiceState] = {}
 
+    MAX_UNRESOLVED = 1000
+
     def service(self, target: str) -> ServiceState:
         state = self.services.get(target)
         if state is None:
+            if len(self.services) >= self.MAX_UNRESOLVED:
+                self._evict()
             state = ServiceState(
                 target,
                 self._resolver,
@@ -164,6 +168,18 @@ class OutboundRouter:
             self.services[target] = state
         state.last_used = self._clock()
         return state
+
+    def _evict(self) -> None:
+        """Forget targets that resolve to nothing and were not asked for in a minute.
+
+        Every distinct Host header creates a subscription; without this a client
+        sending random authorities would grow the proxy without bound.
+        """
+        horizon = self._clock() - 60.0
+        for target, state in list(self.services.items()):
+            if state.resolution is None and state.last_used < horizon:
+                state.cancel()
+                del self.services[target]
 
     def route(self, request: Request, original_dst: tuple[str, int] | None) -> ServiceState | None:
         """The destination for ``request``: its authority if known to the resolver, else the original address."""

@@ -68,7 +68,8 @@ class UpstreamConnection:
 
     async def _next_event(self, wait: float | None) -> Event:
         while not self._events:
-            data = await asyncio.wait_for(self.reader.read(65536), wait)
+            async with asyncio.timeout(wait):
+                data = await self.reader.read(65536)
             if data:
                 self.saw_response_bytes = True
                 self.count.read += len(data)
