@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from fleet.kube.errors import KubeconfigError
+from mesh.pki import KEY_FILE_MODE, write_file_atomic
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -123,13 +124,6 @@ def _private_tmp() -> Path:
 
 
 def _write_secret(path: Path, data: bytes) -> Path:
-    if path.exists() and path.read_bytes() == data:
-        return path
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    if not (path.exists() and path.read_bytes() == data):
+        write_file_atomic(path, data, mode=KEY_FILE_MODE)
     return path

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,19 +20,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from mesh.pki import KEY_FILE_MODE, write_file_atomic
+
 _VALIDITY = dt.timedelta(days=365)
 
 
 def write_private(path: Path, data: bytes) -> None:
     """Write a secret file that is 0600 from creation on, replacing any old one atomically."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_file_atomic(path, data, mode=KEY_FILE_MODE)
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
