@@ -18,7 +18,7 @@ __all__ = ["DemoConfig", "DemoConfigError", "DemoError", "Latency", "Stats", "de
 
 
 def demo_main(argv: list[str]) -> int:
-    """Run the demo app until SIGTERM or SIGINT; 0 on a clean stop, 2 on bad flags."""
+    """Run the demo app until SIGTERM, SIGINT or ``--run-for``; then exit with ``--exit-code`` (2 on bad flags)."""
     try:
         cfg = parse_args(argv)
     except DemoConfigError as e:
@@ -38,4 +38,4 @@ def demo_main(argv: list[str]) -> int:
     except OSError as e:
         print(f"meshfleet demo-app: cannot listen on {cfg.host}:{cfg.port}: {e}", file=sys.stderr)
         return 1
-    return 0
+    return cfg.exit_code

@@ -13,6 +13,7 @@ Routes:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import socket
 import time
@@ -87,12 +88,23 @@ def make_app(cfg: DemoConfig, rng: random.Random | None = None) -> web.Applicati
     return app
 
 
+def _announce(path: str, name: str) -> None:
+    with open(path, "a") as f:
+        f.write(f"{name} {time.time_ns()}\n")
+
+
 async def serve(cfg: DemoConfig, stop: asyncio.Event) -> None:
     runner = web.AppRunner(make_app(cfg), access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, cfg.host, cfg.port).start()
         print(f"demo-app {cfg.name}: listening on {cfg.host}:{cfg.port}", flush=True)
-        await stop.wait()
+        if cfg.announce:
+            await asyncio.to_thread(_announce, cfg.announce, cfg.name)
+        if cfg.run_for is None:
+            await stop.wait()
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), cfg.run_for)
     finally:
         await runner.cleanup()

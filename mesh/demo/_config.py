@@ -65,6 +65,9 @@ class DemoConfig:
     error_rate: float
     downstream: tuple[str, ...]
     downstream_timeout: float
+    run_for: float | None = None
+    exit_code: int = 0
+    announce: str | None = None
 
 
 def _rate(text: str) -> float:
@@ -96,6 +99,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--downstream", action="append", default=[], metavar="URL",
                    help="URL to call for every request before answering (repeatable)")
     p.add_argument("--downstream-timeout", type=float, default=5.0, help="seconds per downstream call")
+    p.add_argument("--run-for", type=float, metavar="SECONDS",
+                   help="stop after this many seconds (a job-like or crashing workload)")
+    p.add_argument("--exit-code", type=int, default=0, help="exit status after --run-for (default 0)")
+    p.add_argument("--announce", metavar="FILE",
+                   help="append '<name> <unix-ns>' to FILE once listening (shows start order in examples)")
     return p
 
 
@@ -103,5 +111,7 @@ def parse_args(argv: list[str]) -> DemoConfig:
     ns = parser().parse_args(argv)
     if not 0 <= ns.port <= 65535:
         raise DemoConfigError(f"--port {ns.port}: not a TCP port")
+    if ns.run_for is not None and ns.run_for < 0:
+        raise DemoConfigError(f"--run-for {ns.run_for}: seconds cannot be negative")
     return DemoConfig(ns.name, ns.host, ns.port, ns.latency, ns.error_rate, tuple(ns.downstream),
-                      ns.downstream_timeout)
+                      ns.downstream_timeout, ns.run_for, ns.exit_code, ns.announce)

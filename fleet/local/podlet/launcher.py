@@ -54,21 +54,19 @@ def _nearest_existing(path: str) -> str:
     return path
 
 
-def _make_target(target: str, is_file: bool, scratch: str, overlaid: set[str]) -> None:
-    parent = target if not is_file else os.path.dirname(target)
-    if not os.path.isdir(parent):
-        anchor = os.path.realpath(_nearest_existing(parent))
-        if anchor != "/" and anchor not in overlaid:
-            layer = os.path.join(scratch, f"overlay{len(overlaid)}")
-            os.makedirs(os.path.join(layer, "upper"), exist_ok=True)
-            os.makedirs(os.path.join(layer, "work"), exist_ok=True)
-            _mount("overlay", anchor, "overlay", 0,
-                   f"lowerdir={anchor},upperdir={layer}/upper,workdir={layer}/work")
-            overlaid.add(anchor)
-        os.makedirs(parent, exist_ok=True)
-    if is_file and not os.path.exists(target):
-        with open(target, "a"):
-            pass
+def _overlay_anchors(parents: list[str]) -> list[str]:
+    """The shallowest existing ancestors to overlay so every missing parent can be created.
+
+    An overlay hides the mounts below it, so all overlays are made before any
+    bind mount, and one below another overlay is unnecessary and skipped.
+    """
+    anchors = sorted({os.path.realpath(_nearest_existing(p)) for p in parents if not os.path.isdir(p)},
+                     key=lambda a: len(a.split("/")))
+    chosen: list[str] = []
+    for a in anchors:
+        if a != "/" and not any(a == c or a.startswith(c + "/") for c in chosen):
+            chosen.append(a)
+    return chosen
 
 
 def enter(spec: dict[str, object]) -> None:
@@ -88,14 +86,23 @@ def enter(spec: dict[str, object]) -> None:
     scratch = str(spec["scratch"])
     os.makedirs(scratch, exist_ok=True)
     _mount("tmpfs", scratch, "tmpfs", 0, "size=16m,mode=0700")
-    overlaid: set[str] = set()
     mounts = spec.get("mounts") or []
     assert isinstance(mounts, list)
-    for m in sorted(mounts, key=lambda m: len(str(m["target"]).rstrip("/").split("/"))):
-        source, target = str(m["source"]), os.path.normpath(str(m["target"]))
-        _make_target(target, os.path.isfile(source), scratch, overlaid)
+    planned = sorted(((str(m["source"]), os.path.normpath(str(m["target"])), bool(m.get("readOnly")))
+                      for m in mounts), key=lambda m: len(m[1].split("/")))
+    parents = [t if not os.path.isfile(s) else os.path.dirname(t) for s, t, _ in planned]
+    for i, anchor in enumerate(_overlay_anchors(parents)):
+        layer = os.path.join(scratch, f"overlay{i}")
+        os.makedirs(os.path.join(layer, "upper"), exist_ok=True)
+        os.makedirs(os.path.join(layer, "work"), exist_ok=True)
+        _mount("overlay", anchor, "overlay", 0, f"lowerdir={anchor},upperdir={layer}/upper,workdir={layer}/work")
+    for (source, target, read_only), parent in zip(planned, parents, strict=True):
+        os.makedirs(parent, exist_ok=True)
+        if os.path.isfile(source) and not os.path.exists(target):
+            with open(target, "a"):
+                pass
         _mount(source, target, None, MS_BIND | MS_REC)
-        if m.get("readOnly"):
+        if read_only:
             _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
 
 

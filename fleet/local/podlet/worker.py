@@ -424,8 +424,10 @@ class PodWorker:
                 continue
             c.proc = proc
             c.state, c.reason, c.message, c.started_at = "running", "", "", now_iso()
-            c.ready = not c.spec.get("readinessProbe") and c.kind != "init"
-            c.started.set()
+            startup = c.spec.get("startupProbe")
+            c.ready = not c.spec.get("readinessProbe") and not startup and c.kind != "init"
+            if not startup:
+                c.started.set()
             began = time.monotonic()
             self._dirty.set()
             self._start_probes(c, proc)
@@ -450,10 +452,31 @@ class PodWorker:
             self._dirty.set()
 
     def _start_probes(self, c: Container, proc: asyncio.subprocess.Process) -> None:
+        if c.spec.get("startupProbe") and not c.started.is_set():
+            c.probes.append(asyncio.create_task(self._startup(c, proc, c.spec["startupProbe"])))
+            return
         for kind in ("readinessProbe", "livenessProbe"):
             probe = c.spec.get(kind)
             if probe and c.kind != "init":
                 c.probes.append(asyncio.create_task(self._probe_loop(c, proc, kind, probe)))
+
+    async def _startup(self, c: Container, proc: asyncio.subprocess.Process, probe: dict[str, Any]) -> None:
+        """Readiness and liveness wait for the startup probe; so does the container after a sidecar."""
+        await asyncio.sleep(float(probe.get("initialDelaySeconds", 0)))
+        failures = 0
+        while True:
+            if await run_probe(probe, c.spec, self.pod_ip, lambda cmd, limit: self._exec_in(proc.pid, cmd, limit)):
+                c.started.set()
+                c.ready = not c.spec.get("readinessProbe")
+                self._dirty.set()
+                self._start_probes(c, proc)
+                return
+            failures += 1
+            if failures >= int(probe.get("failureThreshold", 3)):
+                self.ctx.log(f"pod {self.namespace}/{self.name}: container {c.name} failed its startup probe")
+                await self._kill(c, float(self.pod["spec"].get("terminationGracePeriodSeconds", 30)))
+                return
+            await asyncio.sleep(float(probe.get("periodSeconds", 10)))
 
     async def _probe_loop(self, c: Container, proc: asyncio.subprocess.Process, kind: str,
                           probe: dict[str, Any]) -> None:
