@@ -19,6 +19,8 @@ _DELEGATED: dict[str, tuple[str, str, str]] = {
     "validate": ("fleet.config", "validate_main", "check a fleet repository (a directory or a Git revision)"),
     "tui": ("tui", "tui_main", "the fleet-wide dashboard of health and golden metrics"),
     "identity": ("mesh.control.identity", "serve", "run a cluster's identity service (certificates for proxies)"),
+    "proxy": ("mesh.proxy", "run_proxy", "the sidecar proxy (runs in every meshed pod)"),
+    "proxy-init": ("mesh.proxy", "run_proxy_init", "install the proxy's iptables interception rules in this netns"),
     "trust": ("fleet.trust.cli", "trust_main", "the fleet's trust anchors and per-cluster issuers"),
 }
 
