@@ -16,9 +16,16 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 # Subcommands whose own modules parse their arguments: name -> (module, function, help).
 _DELEGATED: dict[str, tuple[str, str, str]] = {
+    "reconcile": ("fleet.reconcile.cli", "reconcile_main", "converge every cluster to the repository once"),
+    "watch": ("fleet.reconcile.cli", "watch_main", "keep every cluster converged (poll, webhook, SIGHUP)"),
+    "diff": ("fleet.reconcile.cli", "diff_main", "what a reconcile would change, per object per cluster"),
+    "status": ("fleet.reconcile.cli", "status_main", "where each cluster stands: revision, health, drift"),
+    "rollout": ("fleet.reconcile.cli", "rollout_main", "pause or resume the rollout across waves"),
     "validate": ("fleet.config", "validate_main", "check a fleet repository (a directory or a Git revision)"),
     "tui": ("tui", "tui_main", "the fleet-wide dashboard of health and golden metrics"),
     "identity": ("mesh.control.identity", "serve", "run a cluster's identity service (certificates for proxies)"),
+    "podlet": ("fleet.local.podlet.cli", "podlet_main", "the local fleet's node agent (started by local up)"),
+    "demo-app": ("mesh.demo", "demo_main", "the demo HTTP service used by examples, tests and benchmarks"),
     "proxy": ("mesh.proxy", "run_proxy", "the sidecar proxy (runs in every meshed pod)"),
     "proxy-init": ("mesh.proxy", "run_proxy_init", "install the proxy's iptables interception rules in this netns"),
     "trust": ("fleet.trust.cli", "trust_main", "the fleet's trust anchors and per-cluster issuers"),
@@ -68,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     down.add_argument("--keep", action="store_true", help="keep state (PKI, etcd data, logs) for the next up")
     status = lsub.add_parser("status", help="where each local cluster stands")
     status.add_argument("--output", "-o", choices=("table", "json"), default="table")
+    logs = lsub.add_parser("logs", help="a container's log: logs <cluster> <namespace>/<pod> [-c C] [-f]",
+                           add_help=False)
+    logs.add_argument("args", nargs=argparse.REMAINDER)
     kc = lsub.add_parser("kubeconfig", help="print the path of the merged kubeconfig, or of one cluster's")
     kc.add_argument("cluster", nargs="?")
 
@@ -124,6 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         module, func, _ = _DELEGATED[argv[0]]
         entry: Callable[[list[str]], int] = getattr(__import__(module, fromlist=[func]), func)
         return entry(argv[1:])
+    if argv[:2] == ["local", "logs"]:  # its own parser, like the delegated commands
+        from fleet.local.podlet.cli import logs_main
+
+        return logs_main(argv[2:])
     args = _parser().parse_args(argv)
     if args.command == "local":
         return _local(args)
