@@ -6,6 +6,7 @@ process; quantiles are computed over the most recent samples.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
@@ -28,7 +29,8 @@ class Stats:
         if not self._latencies:
             return None
         ordered = sorted(self._latencies)
-        index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+        # Nearest rank: the smallest sample with at least q of all samples at or below it.
+        index = min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))
         return ordered[index]
 
     def snapshot(self) -> dict[str, object]:
