@@ -120,12 +120,16 @@ def test_http_route_with_weights_timeouts_and_retry_annotations() -> None:
         SUFFIX,
     )
     assert isinstance(r, HTTPRoute)
-    assert r.parents[0].kind == "Service" and r.parents[0].port == 8080
+    assert r.parents[0].kind == "Service"
+    assert r.parents[0].port == 8080
     rule = r.rules[0]
     assert [(b.name, b.weight, b.namespace) for b in rule.backends] == [("api-v1", 90, "shop"), ("api-v2", 10, "shop")]
-    assert rule.request_timeout == 90.0 and rule.backend_request_timeout == 0.25
+    assert rule.request_timeout == 90.0
+    assert rule.backend_request_timeout == 0.25
     assert rule.matches[0].method == "POST"
-    assert r.retry is not None and r.retry.limit == 3 and r.retry.conditions == ("5xx", "timeout")
+    assert r.retry is not None
+    assert r.retry.limit == 3
+    assert r.retry.conditions == ("5xx", "timeout")
 
 
 def test_unknown_retry_condition_is_named() -> None:
@@ -160,7 +164,8 @@ def test_breaker_annotations() -> None:
         },
         "Service a/b",
     )
-    assert b is not None and (b.consecutive_failures, b.min_backoff, b.max_backoff) == (3, 1.0, 10.0)
+    assert b is not None
+    assert (b.consecutive_failures, b.min_backoff, b.max_backoff) == (3, 1.0, 10.0)
     with pytest.raises(InvalidPolicyObject, match="Service a/b"):
         parse_breaker_annotations({"balancer.meshfleet.io/failure-accrual-consecutive-failures": "0"}, "Service a/b")
 

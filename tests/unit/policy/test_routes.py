@@ -37,7 +37,8 @@ def test_weighted_backends_and_rule_selection() -> None:
     )
     assert routes is not None
     assert routes.route == "shop/split"
-    assert routes.retry is not None and routes.retry.limit == 2
+    assert routes.retry is not None
+    assert routes.retry.limit == 2
     catch_all = routes.catch_all()
     assert catch_all is not None
     assert catch_all.backends == (
@@ -45,7 +46,8 @@ def test_weighted_backends_and_rule_selection() -> None:
         WeightedBackend("shop", "api-v2", 9090, 10),
     )
     admin = routes.rule_for(RequestInfo("/admin/users"))
-    assert admin is not None and admin.request_timeout == 2.0
+    assert admin is not None
+    assert admin.request_timeout == 2.0
     assert admin.backends == (WeightedBackend("shop", "api-admin", 8080, 1),)
     assert routes.rule_for(RequestInfo("/orders")) is catch_all
 
@@ -69,7 +71,8 @@ def test_the_oldest_route_wins() -> None:
         "2023-01-01T00:00:00Z",
     )
     routes = outbound_routes("shop", "api", 8080, PolicySet.of([newer, older]))
-    assert routes is not None and routes.route == "shop/zzz-older"
+    assert routes is not None
+    assert routes.route == "shop/zzz-older"
 
 
 def test_a_rule_without_backends_sends_to_the_parent() -> None:
@@ -77,6 +80,6 @@ def test_a_rule_without_backends_sends_to_the_parent() -> None:
     routes = outbound_routes("shop", "api", 8080, PolicySet.of([r]))
     assert routes is not None
     rule = routes.catch_all()
-    assert (
-        rule is not None and rule.backends == (WeightedBackend("shop", "api", 8080, 1),) and rule.request_timeout == 5.0
-    )
+    assert rule is not None
+    assert rule.backends == (WeightedBackend("shop", "api", 8080, 1),)
+    assert rule.request_timeout == 5.0
