@@ -97,3 +97,27 @@ async def apply_staged(client: KubeClient, cluster: str, revision: str, objects:
     recorded = (desired_refs - set(held)) | (set(held) & previous)
     await client.apply(inventory_object(recorded, revision, cluster), FIELD_MANAGER)
     return StagedResult(len(desired) - len(held), tuple(pruned), tuple(held), time.monotonic() - t0)
+
+
+async def register_webhooks(client: KubeClient, cluster: str, revision: str, objects: Sequence[Obj]
+                            ) -> tuple[ObjectRef, ...]:
+    """Register the held-back webhook configurations whose server is Ready now; returns those still held.
+
+    Touches nothing else, so a cluster that only reports drift keeps its edits.
+    """
+    desired = ordered(objects)
+    held: list[ObjectRef] = []
+    registered: set[ObjectRef] = set()
+    for hook in (o for o in desired if o["kind"].endswith("WebhookConfiguration")):
+        ref = ObjectRef.of(hook)
+        if await client.get(ref.api_version, ref.kind, ref.name) is not None:
+            continue
+        if await servers_ready(client, hook, desired):
+            await client.apply(hook, FIELD_MANAGER)
+            registered.add(ref)
+        else:
+            held.append(ref)
+    if registered:
+        previous, _ = await read_inventory(client)
+        await client.apply(inventory_object(previous | registered, revision, cluster), FIELD_MANAGER)
+    return tuple(held)

@@ -18,7 +18,7 @@ from fleet.apply.applier import GateTimeout
 from fleet.apply.diff import drift_of, predict
 from fleet.apply.drift import Drift
 from fleet.apply.plan import FIELD_MANAGER, ObjectRef
-from fleet.apply.staged import apply_staged
+from fleet.apply.staged import apply_staged, register_webhooks
 from fleet.config import ClusterConfig, DriftMode, TrustAnchor
 from fleet.kube.client import KubeClient
 from fleet.kube.errors import APIError, KubeError, Unreachable
@@ -129,11 +129,12 @@ class ClusterSync:
                     ) -> ClusterStatus:
         """At the applied revision: look for drift (correcting it unless the cluster says report) and health."""
         name = target.config.name
-        if status.held_back:
-            return await self.apply(status, target, commit_time)
+        # A webhook still held back for its server is not drift: it was never registered.
+        objects = [o for o in target.objects
+                   if not (status.held_back and o["kind"].endswith("WebhookConfiguration"))]
         try:
             with self._metrics.duration.labels(cluster=name).time():
-                drift = tuple(drift_of(await predict(self.client, target.objects)))
+                drift = tuple(drift_of(await predict(self.client, objects)))
         except Unreachable as e:
             self._metrics.errors.labels(cluster=name, reason="unreachable").inc()
             return machine.unreachable(status, target.revision, str(e), self._clock(), self._backoff)
@@ -149,21 +150,22 @@ class ClusterSync:
         if drift and correct:
             new = await self.apply(status, target, commit_time)
             return machine.drifted(new, drift, True, self._clock())
-        if drift:
-            status = machine.drifted(status, drift, False, self._clock())
+        status = machine.drifted(status, drift, False, self._clock())
         try:
+            held = status.held_back
+            if held:
+                held = len(await register_webhooks(self.client, name, target.revision, target.objects))
             secrets, missing, why, issuer_expiry = await self._secrets(target)
-            if secrets:  # renewal due: apply the new Secrets without touching anything else
-                for secret in secrets:
-                    await self.client.apply(secret, FIELD_MANAGER)
+            for secret in secrets:  # renewal due: apply the new Secrets without touching anything else
+                await self.client.apply(secret, FIELD_MANAGER)
             health = await self._health(target, missing, issuer_expiry)
         except Unreachable as e:
             return machine.unreachable(status, target.revision, str(e), self._clock(), self._backoff)
-        except KubeError as e:
+        except (KubeError, GateTimeout) as e:
             return machine.failed(status, target.revision, str(e), self._clock(), self._backoff)
         if why is not None and missing:
             return machine.degraded(status, target.revision, why, self._clock(), self._backoff)
-        return machine.observed(status, health, drift if not correct else (), self._clock())
+        return machine.observed(replace(status, held_back=held), health, drift, self._clock())
 
     # -- reporting -------------------------------------------------------------------------------------
 

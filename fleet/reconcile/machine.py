@@ -57,10 +57,11 @@ def applied(status: ClusterStatus, revision: str, health: Health, now: datetime,
 
 def observed(status: ClusterStatus, health: Health, drift: tuple[Drift, ...], now: datetime) -> ClusterStatus:
     """A check of an already applied revision: new health and drift, nothing applied."""
-    state = health.state
-    if status.held_back and state is ClusterState.READY:
+    state, message = health.state, health.message
+    if status.held_back and state is not ClusterState.DEGRADED:
         state = ClusterState.PROGRESSING
-    return replace(status, state=state, message=health.message, reachable=True, failures=0, next_attempt=None,
+        message = f"{message}; webhook registration waits for the injector to be Ready"
+    return replace(status, state=state, message=message, reachable=True, failures=0, next_attempt=None,
                    drift=drift, last_sync=now, control_plane_ready=health.control_plane_ready,
                    issuer_not_after=health.issuer_not_after, meshed_pods=health.meshed_pods,
                    total_pods=health.total_pods)

@@ -12,7 +12,8 @@ import asyncio
 import json
 import os
 import socket
-import textwrap
+import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -114,8 +115,8 @@ class FleetRepo:
 
 @pytest.fixture
 def namespace(request: pytest.FixtureRequest) -> str:
-    # Each test uses its own mesh namespace; cluster-scoped objects are named after it too.
-    return "mf-" + request.node.name.replace("_", "-")[5:30].strip("-").lower()
+    # Each test uses its own mesh namespace; cluster-scoped roles are named after it too.
+    return f"mf-{uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture
@@ -224,7 +225,7 @@ def test_commit_applies_then_edit_updates_then_removal_prunes(env: dict[str, Any
 
     # Edit: alpha gets 2 replicas and links to beta (a gateway and a Link appear).
     files = fleet_files(env)
-    files["clusters/alpha.yaml"] = str(files["clusters/alpha.yaml"]) + "  links: [beta]\n  overrides:\n    replicas: 2\n"
+    files["clusters/alpha.yaml"] = f"{files['clusters/alpha.yaml']}  links: [beta]\n  overrides:\n    replicas: 2\n"
     second = repo.commit(files, "alpha: two replicas, link to beta")
     assert run_reconcile(env) == 0
     alpha, beta = env["apis"]["alpha"], env["apis"]["beta"]
@@ -243,3 +244,240 @@ def test_commit_applies_then_edit_updates_then_removal_prunes(env: dict[str, Any
     assert get(alpha, "Service", "gateway", ns) is None
     assert get(alpha, "Link", "beta", ns) is None
     assert get(alpha, "Deployment", "identity", ns) is not None
+
+
+def _engine(env: dict[str, Any], **kwargs: Any) -> tuple[FleetReconciler, GitSource]:
+    engine = FleetReconciler(kubeconfig=[env["kubeconfig"], *kwargs.pop("extra_kubeconfig", [])],
+                             keystore=env["keystore"], rollout_state=RolloutStateFile(env["state"]), **kwargs)
+    return engine, GitSource(str(env["repo"].root), "main", cache=env["tmp"] / "cache")
+
+
+async def _load_and_pass(engine: FleetReconciler, source: GitSource) -> None:
+    snapshot = await source.sync_async()
+    assert engine.load(snapshot.tree, snapshot.revision) == ()
+    engine.schedule()
+    await engine.settle()
+
+
+def _edit_replicas(api: Any, namespace: str, replicas: int) -> None:
+    """What a person does with kubectl: a merge patch under their own field manager."""
+    k8s.AppsV1Api(api).patch_namespaced_deployment("destination", namespace, {"spec": {"replicas": replicas}},
+                                                   field_manager="kubectl-edit")
+
+
+def _events(api: Any, namespace: str, reason: str) -> list[Any]:
+    items = k8s.CoreV1Api(api).list_namespaced_event(namespace).items
+    return [e for e in items if e.reason == reason]
+
+
+def test_manual_edit_is_detected_and_corrected(env: dict[str, Any]) -> None:
+    ns = env["namespace"]
+    env["repo"].commit(fleet_files(env), "two clusters")
+    alpha = env["apis"]["alpha"]
+
+    async def scenario() -> FleetReconciler:
+        engine, source = _engine(env)
+        try:
+            await _load_and_pass(engine, source)
+            assert engine.statuses["alpha"].state is ClusterState.PROGRESSING
+            _edit_replicas(alpha, ns, 5)
+            engine.schedule()
+            await engine.settle()
+        finally:
+            await engine.close()
+        return engine
+
+    engine = asyncio.run(scenario())
+    dep = get(alpha, "Deployment", "destination", ns)
+    assert dep is not None
+    assert dep["spec"]["replicas"] == 1, "the drifted field was not put back"
+    reasons = [e.reason for e in engine.statuses["alpha"].events]
+    assert "DriftCorrected" in reasons
+    assert any("Deployment " + ns + "/destination" in e.message for e in engine.statuses["alpha"].events)
+    assert _events(alpha, ns, "DriftCorrected")
+    metrics = engine.metrics.exposition().decode()
+    assert 'meshfleet_drift_detected_total{action="corrected",cluster="alpha"} 1.0' in metrics
+    assert 'meshfleet_drift_detected_total{action="corrected",cluster="beta"}' not in metrics
+
+
+def test_drift_report_mode_reports_and_leaves_the_edit(env: dict[str, Any]) -> None:
+    ns = env["namespace"]
+    files = fleet_files(env)
+    files["clusters/alpha.yaml"] = str(files["clusters/alpha.yaml"]) + "  drift: report\n"
+    env["repo"].commit(files, "alpha only reports drift")
+    alpha = env["apis"]["alpha"]
+
+    async def scenario() -> FleetReconciler:
+        engine, source = _engine(env)
+        try:
+            await _load_and_pass(engine, source)
+            _edit_replicas(alpha, ns, 4)
+            engine.schedule()
+            await engine.settle()
+        finally:
+            await engine.close()
+        return engine
+
+    engine = asyncio.run(scenario())
+    dep = get(alpha, "Deployment", "destination", ns)
+    assert dep is not None
+    assert dep["spec"]["replicas"] == 4
+    status = engine.statuses["alpha"]
+    assert [d.describe() for d in status.drift] == [f"Deployment {ns}/destination: changed outside Git (spec.replicas)"]
+    assert _events(alpha, ns, "DriftDetected")
+    entry = status_entry(alpha)
+    assert entry["drift"] == [f"Deployment {ns}/destination: changed outside Git (spec.replicas)"]
+    assert 'meshfleet_drift_objects{cluster="alpha"} 1.0' in engine.metrics.exposition().decode()
+
+
+def _resource_versions(env: dict[str, Any]) -> dict[str, str]:
+    ns, out = env["namespace"], {}
+    for cluster, api in env["apis"].items():
+        for kind, name, namespace in (("Deployment", "identity", ns), ("ConfigMap", "proxy-config", ns),
+                                      ("ConfigMap", "meshfleet-inventory", "kube-system"),
+                                      ("CustomResourceDefinition", "servers.policy.meshfleet.io", None),
+                                      ("Secret", "identity-issuer", ns)):
+            obj = get(api, kind, name, namespace)
+            assert obj is not None
+            out[f"{cluster}/{kind}/{name}"] = obj["metadata"]["resourceVersion"]
+    return out
+
+
+def _settled_resource_versions(env: dict[str, Any]) -> dict[str, str]:
+    """Resource versions once the clusters' own controllers have stopped writing status."""
+    deadline = time.monotonic() + 20
+    previous = _resource_versions(env)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        current = _resource_versions(env)
+        if current == previous:
+            return current
+        previous = current
+    raise AssertionError("the objects kept changing without the reconciler")
+
+
+def _bad_anchor(env: dict[str, Any]) -> dict[str, str | None]:
+    return {"trust-anchors/root.crt": "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n"
+                                      "-----END CERTIFICATE-----\n"}
+
+
+INVALID_CASES = {
+    "bad CIDR": (lambda env: {"clusters/alpha.yaml": CLUSTER.format(
+        name="alpha", context="meshfleet-alpha", index=110, index2=210, extra="").replace(
+        "10.110.0.0/16", "10.0.0.0/33")},
+        "clusters/alpha.yaml:8:14: spec.network.podCIDR: '10.0.0.0/33' is not a valid CIDR"),
+    "invalid YAML": (lambda env: {"clusters/beta.yaml": "apiVersion: meshfleet.io/v1alpha1\nkind: [Cluster\n"},
+                     "clusters/beta.yaml:"),
+    "link to a missing cluster": (lambda env: {"clusters/alpha.yaml": CLUSTER.format(
+        name="alpha", context="meshfleet-alpha", index=110, index2=210, extra="  links: [gamma]\n")},
+        "clusters/alpha.yaml:10:11: spec.links[0]: 'gamma' is not a cluster of this fleet (clusters: alpha, beta)"),
+    "duplicate name": (lambda env: {"clusters/gamma.yaml": CLUSTER.format(
+        name="beta", context="meshfleet-beta", index=112, index2=212, extra="")},
+        "clusters/gamma.yaml:4:9: metadata.name: 'beta' is also the name of the cluster in clusters/beta.yaml:4:9"),
+    "malformed anchor": (_bad_anchor, "trust-anchors/root.crt:1:1: malformed certificate"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INVALID_CASES))
+def test_invalid_revision_is_refused_whole_and_nothing_changes(env: dict[str, Any], case: str,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    good = env["repo"].commit(fleet_files(env), "two clusters")
+    assert run_reconcile(env) == 0
+    before = _settled_resource_versions(env)
+    capsys.readouterr()
+
+    change, expected = INVALID_CASES[case]
+    env["repo"].commit(change(env), f"break: {case}")
+    assert run_reconcile(env) == 2
+    err = capsys.readouterr().err
+    assert expected in err, err
+    assert "no cluster was changed" in err
+    assert _resource_versions(env) == before
+    for api in env["apis"].values():
+        assert status_entry(api)["appliedRevision"] == good
+
+
+def _dead_context(tmp: Path) -> Path:
+    """A kubeconfig whose only context points at a loopback port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = tmp / "dead.kubeconfig"
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "dead", "cluster": {"server": f"https://127.0.0.1:{port}",
+                                                  "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "dead", "user": {"token": "not-a-real-token"}}],
+        "contexts": [{"name": "meshfleet-dead", "context": {"cluster": "dead", "user": "dead"}}],
+    }))
+    return path
+
+
+def test_unreachable_cluster_does_not_stop_the_others(env: dict[str, Any], capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    dead = _dead_context(env["tmp"])
+    files = fleet_files(env, waves="[[alpha, beta, gamma]]",
+                        clusters={"alpha": "meshfleet-alpha", "beta": "meshfleet-beta", "gamma": "meshfleet-dead"})
+    revision = env["repo"].commit(files, "three clusters, one down")
+    code = run_reconcile(env, "--kubeconfig", str(dead), "--output", "json")
+    assert code == 1
+    doc = json.loads(capsys.readouterr().out)
+    by_name = {c["name"]: c for c in doc["clusters"]}
+    assert by_name["gamma"]["state"] == "Unreachable"
+    assert by_name["gamma"]["reachable"] is False
+    assert "unreachable" in by_name["gamma"]["message"]
+    for name in ("alpha", "beta"):
+        assert by_name[name]["state"] == "Progressing"
+        assert by_name[name]["appliedRevision"] == revision
+        assert status_entry(env["apis"][name])["appliedRevision"] == revision
+
+
+def test_later_wave_waits_for_the_first_and_a_timeout_halts_the_rollout(env: dict[str, Any],
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    ns = env["namespace"]
+    env["repo"].commit(fleet_files(env, waves="[[alpha], [beta]]", timeout="3s"), "alpha first")
+    code = reconcile_main([*env["common"], "--keystore", str(env["keystore"]), "--state-dir", str(env["state"]),
+                           "--interval", "0.5"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "halted: wave 1/2 (alpha) not Ready within 0:00:03" in err
+    assert get(env["apis"]["alpha"], "Deployment", "identity", ns) is not None
+    # beta never received the revision: no namespace, no inventory.
+    assert get(env["apis"]["beta"], "Namespace", ns) is None
+    assert get(env["apis"]["beta"], "ConfigMap", "meshfleet-inventory", "kube-system") is None
+
+
+def test_paused_rollout_starts_no_wave_until_resumed(env: dict[str, Any]) -> None:
+    ns = env["namespace"]
+    env["repo"].commit(fleet_files(env, waves="[[alpha], [beta]]"), "alpha first")
+    assert rollout_main(["pause", "--state-dir", str(env["state"])]) == 0
+    assert run_reconcile(env) == 0
+    assert get(env["apis"]["alpha"], "Namespace", ns) is None
+    assert rollout_main(["resume", "--state-dir", str(env["state"])]) == 0
+    assert run_reconcile(env) == 0
+    assert get(env["apis"]["alpha"], "Deployment", "identity", ns) is not None
+    assert get(env["apis"]["beta"], "Namespace", ns) is None
+
+
+def test_diff_and_status_show_what_git_and_the_clusters_say(env: dict[str, Any],
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    ns = env["namespace"]
+    revision = env["repo"].commit(fleet_files(env), "two clusters")
+    assert diff_main(env["common"]) == 1  # nothing applied yet: everything would be created
+    assert "+++ git alpha/Deployment " + ns + "/identity" in capsys.readouterr().out
+    assert run_reconcile(env) == 0
+    capsys.readouterr()
+    # Everything is applied but the webhook, which waits for an injector that cannot start here.
+    assert diff_main(env["common"]) == 1
+    headers = {line for line in capsys.readouterr().out.splitlines() if line.startswith("+++ ")}
+    assert headers == {f"+++ git {c}/MutatingWebhookConfiguration meshfleet-proxy-injector" for c in ("alpha", "beta")}
+    _edit_replicas(env["apis"]["beta"], ns, 3)
+    assert diff_main(env["common"]) == 1
+    out = capsys.readouterr().out
+    assert f"--- live beta/Deployment {ns}/destination" in out
+    assert "-  replicas: 3\n" in out
+    assert "+  replicas: 1\n" in out
+    assert status_main([*env["common"], "--output", "json"]) == 1  # Progressing is not converged
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["revision"] == revision
+    assert {c["name"]: c["state"] for c in doc["clusters"]} == {"alpha": "Progressing", "beta": "Progressing"}
