@@ -7,6 +7,7 @@ loopback, which Endpoints validation refuses, so its endpoint reconciler is off.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,6 +122,12 @@ def controller_manager(binary: Path, plan: ClusterPlan, ports: Ports, paths: Clu
         f"--cluster-name={plan.name}",
         "--profiling=false",
     ]
+
+
+def podlet(plan: ClusterPlan, ports: Ports, paths: ClusterPaths, node: str) -> list[str]:
+    """The node agent; it runs from this interpreter, like the ``meshfleet`` command itself."""
+    return [sys.executable, "-m", "fleet.local.podlet", plan.name, "--node", node, f"--cluster-dir={paths.root}",
+            f"--apiserver-port={ports.apiserver}", f"--service-cidr={plan.service_cidr}"]
 
 
 def scheduler(binary: Path, plan: ClusterPlan, ports: Ports, paths: ClusterPaths) -> list[str]:

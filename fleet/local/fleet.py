@@ -36,6 +36,7 @@ Progress = Callable[[str], None]
 ETCD_TIMEOUT = 30.0
 APISERVER_TIMEOUT = 120.0
 CONTROLLER_TIMEOUT = 60.0
+PODLET_TIMEOUT = 90.0
 _PORT_RETRIES = 3
 
 
@@ -88,8 +89,9 @@ def _port_free(port: int) -> bool:
 
 
 class LocalFleet:
-    def __init__(self, state_dir: Path, progress: Progress = lambda _msg: None) -> None:
+    def __init__(self, state_dir: Path, progress: Progress = lambda _msg: None, podlets: bool = False) -> None:
         self.state = FleetState.load(state_dir)
+        self.podlets = podlets  # one node agent per cluster, so pods really run (needs root)
         self.progress = progress
         self._ports = _PortPicker()
         self._lock = asyncio.Lock()
@@ -187,6 +189,10 @@ class LocalFleet:
                 self._wait(plan, sched, CONTROLLER_TIMEOUT,
                            self._https_ready(ports.scheduler, "/healthz", paths, client=False)),
             )
+            if self.podlets:
+                node = f"{plan.name}-node-1"
+                podlet = launch("podlet", commands.podlet(plan, ports, paths, node))
+                await self._wait(plan, podlet, PODLET_TIMEOUT, self._node_ready(ports.apiserver, paths, node))
         except BaseException:
             await asyncio.to_thread(process.stop, mine)
             for rec in mine:
@@ -226,6 +232,21 @@ class LocalFleet:
             return await _get_ok(f"https://127.0.0.1:{port}{path}", ctx)
         return check
 
+    def _node_ready(self, port: int, paths: ClusterPaths, node: str) -> Callable[[], Awaitable[bool]]:
+        ctx = ssl.create_default_context(cafile=str(paths.pki.ca.cert))
+        admin = paths.pki.pair("admin")
+        ctx.load_cert_chain(admin.cert, admin.key)
+
+        async def check() -> bool:
+            try:
+                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session, \
+                        session.get(f"https://127.0.0.1:{port}/api/v1/nodes/{node}", ssl=ctx) as r:
+                    conditions = (await r.json()).get("status", {}).get("conditions", []) if r.status == 200 else []
+            except (aiohttp.ClientError, TimeoutError, OSError, ValueError):
+                return False
+            return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+        return check
+
     def _write_kubeconfigs(self, plan: ClusterPlan, ports: Ports, paths: ClusterPaths) -> None:
         pki = paths.pki
         server = f"https://127.0.0.1:{ports.apiserver}"
@@ -256,6 +277,7 @@ class LocalFleet:
     async def down(self, keep: bool = False) -> None:
         everything = [p for c in self.state.clusters.values() for p in c.processes]
         await asyncio.to_thread(process.stop, everything)
+        await asyncio.to_thread(self._remove_pod_leftovers)
         if keep:
             return
         for name in list(self.state.clusters):
@@ -265,6 +287,16 @@ class LocalFleet:
         self.state.file.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             (self.state.root / "clusters").rmdir()
+
+    def _remove_pod_leftovers(self) -> None:
+        """A podlet stopped mid-teardown leaves pods behind; its records say exactly what to remove."""
+        from fleet.local.podlet.records import cleanup_node
+
+        for name in self.state.clusters:
+            for node_dir in sorted((self.state.cluster_paths(name).root / "podlet").glob("*")):
+                removed = cleanup_node(node_dir)
+                if removed:
+                    self.progress(f"{name}: removed {', '.join(removed)}")
 
     async def status_async(self) -> list[ClusterStatus]:
         recs = sorted(self.state.clusters.values(), key=lambda c: c.index)

@@ -48,7 +48,7 @@ class PodletConfig:
     service_cidr: str
     entrypoint: tuple[str, ...] = field(default_factory=default_entrypoint)
     images: ImageMatch = ImageMatch()
-    shutdown_grace: float = 3.0
+    shutdown_grace: float = 1.5  # pods get this long on node shutdown: `local down` waits 3 s for the podlet
 
     @property
     def node_dir(self) -> Path:
