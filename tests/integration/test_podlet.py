@@ -28,17 +28,6 @@ pytestmark = [pytest.mark.cluster, pytest.mark.root, pytest.mark.netns, pytest.m
 IMAGE = "ghcr.io/meshfleet/meshfleet:test"
 
 
-def _entrypoint() -> str:
-    """``meshfleet`` inside pods; until the CLI lists demo-app itself, register it for the test's pods."""
-    from fleet import cli
-
-    if "demo-app" in getattr(cli, "_DELEGATED", {}):
-        return ""
-    code = ("import sys;from fleet import cli;cli._DELEGATED.setdefault('demo-app',('mesh.demo','demo_main',''));"
-            "sys.exit(cli.main(sys.argv[1:]))")
-    return f"{sys.executable} -c \"{code}\""
-
-
 @dataclass
 class Podlets:
     state_dir: Path
@@ -51,9 +40,7 @@ class Podlets:
         return node_dir(self.cluster_dir(cluster), default_node_name(cluster))
 
     def start(self, cluster: str) -> None:
-        argv = [sys.executable, "-m", "fleet.local.podlet", cluster, "--state-dir", str(self.state_dir)]
-        if entry := _entrypoint():
-            argv += ["--entrypoint", entry]
+        argv = [sys.executable, "-m", "fleet.cli", "podlet", cluster, "--state-dir", str(self.state_dir)]
         log = (self.cluster_dir(cluster) / "logs" / "podlet.log").open("ab")
         self.procs[cluster] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
