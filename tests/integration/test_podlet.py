@@ -403,3 +403,43 @@ def _bridge_up(node: Path) -> bool:
 
     bridge = NodeNetwork(json.loads((node / "node.json").read_text())["podCIDR"]).bridge
     return bridge in subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
+
+
+async def test_pods_of_different_local_clusters_reach_each_other_through_the_host(ns, podlets) -> None:  # type: ignore[no-untyped-def]
+    kube, name = ns
+    other = podlets_clusters(podlets)[1]
+    async with podlets.kube(other) as remote:
+        await remote.create("/api/v1/namespaces", {"metadata": {"name": name}})
+        try:
+            await _wait_for("the default ServiceAccount there",
+                            lambda: _exists(remote, f"/api/v1/namespaces/{name}/serviceaccounts/default"))
+            await remote.create(f"/api/v1/namespaces/{name}/pods", {"metadata": {"name": "backend"}, "spec": {
+                "containers": [_demo("backend")]}})
+            backend = await _running_pod(remote, name, "backend")
+            backend_ip = backend["status"]["podIP"]
+            await kube.create(f"/api/v1/namespaces/{name}/pods", {"metadata": {"name": "front"}, "spec": {
+                "containers": [_demo("front", "--downstream", f"http://{backend_ip}:8080/")]}})
+            front = await _running_pod(kube, name, "front")
+            assert front["status"]["podIP"].split(".")[1] != backend_ip.split(".")[1]  # two clusters' ranges
+            status, body = await _http(f"http://{front['status']['podIP']}:8080/")
+            assert status == 200, body
+            assert body["downstream"][0]["host"] == "backend"
+        finally:
+            await remote.delete(f"/api/v1/namespaces/{name}")
+
+
+async def test_a_stopped_podlet_marks_its_node_not_ready(podlets) -> None:  # type: ignore[no-untyped-def]
+    cluster = podlets_clusters(podlets)[-1]
+    node = default_node_name(cluster)
+    podlets.stop(cluster)
+    try:
+        async with podlets.kube(cluster) as kube:
+            obj = await kube.get(f"/api/v1/nodes/{node}")
+            ready = next(c for c in obj["status"]["conditions"] if c["type"] == "Ready")
+            assert (ready["status"], ready["reason"]) == ("False", "PodletStopped")
+            lease = await kube.get(f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{node}")
+            assert lease["spec"]["holderIdentity"] == node
+    finally:
+        podlets.start(cluster)
+        async with podlets.kube(cluster) as kube:
+            await _wait_for("the node Ready again", lambda: _node_ready(kube, node), 90)
