@@ -195,7 +195,8 @@ class _Watch:
                 pass
 
 
-async def _watch(args: argparse.Namespace) -> int:
+async def watch(args: argparse.Namespace, stop: asyncio.Event, *, signals: bool = True) -> int:
+    """Run the watcher until ``stop`` is set (by SIGTERM/SIGINT when ``signals``; SIGHUP forces a fetch)."""
     w = _Watch(args)
     watcher = SourceWatcher(w.source, w.on_revision, interval=args.poll)
     secret = load_webhook_secret(file=args.webhook_secret_file) if args.webhook_secret_file else None
@@ -204,11 +205,11 @@ async def _watch(args: argparse.Namespace) -> int:
                            host=host or "127.0.0.1", port=int(port))
     bound = await server.start()
     print(f"meshfleet watch: status on http://{host}:{bound}/status, metrics on /metrics", file=sys.stderr)
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGHUP, watcher.trigger)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    if signals:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, watcher.trigger)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
     tasks = [asyncio.create_task(watcher.run()), asyncio.create_task(w.loop())]
     try:
         await stop.wait()
@@ -221,11 +222,15 @@ async def _watch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def parse_watch_args(argv: list[str]) -> argparse.Namespace:
+    return _watch_parser().parse_args(argv)
+
+
 def watch_main(argv: list[str]) -> int:
     """``meshfleet watch``: run until SIGTERM/SIGINT; SIGHUP forces a fetch."""
     args = _watch_parser().parse_args(argv)
     try:
-        return asyncio.run(_watch(args))
+        return asyncio.run(watch(args, asyncio.Event()))
     except (SourceError, ConfigError, RolloutStateError, ValueError) as e:
         print(f"meshfleet watch: {e}", file=sys.stderr)
         return EXIT_INVALID

@@ -481,3 +481,65 @@ def test_diff_and_status_show_what_git_and_the_clusters_say(env: dict[str, Any],
     doc = json.loads(capsys.readouterr().out)
     assert doc["revision"] == revision
     assert {c["name"]: c["state"] for c in doc["clusters"]} == {"alpha": "Progressing", "beta": "Progressing"}
+
+
+def test_watch_applies_a_new_cluster_file_when_a_signed_webhook_arrives(env: dict[str, Any]) -> None:
+    import aiohttp
+
+    from fleet.reconcile.cli import parse_watch_args, watch
+    from fleet.source import GITHUB_HEADER, WebhookSecret, sign
+
+    ns = env["namespace"]
+    files = fleet_files(env, waves="[[alpha]]", clusters={"alpha": "meshfleet-alpha"})
+    env["repo"].commit(files, "alpha only")
+    secret_file = env["tmp"] / "webhook-secret"
+    secret_file.write_text("s3cret\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    status_file = env["tmp"] / "status.json"
+    args = parse_watch_args([*env["common"], "--keystore", str(env["keystore"]), "--state-dir", str(env["state"]),
+                             "--poll", "3600", "--resync", "0.5", "--listen", f"127.0.0.1:{port}",
+                             "--webhook-secret-file", str(secret_file), "--status-file", str(status_file)])
+
+    async def until(predicate: Any, limit: float = 30.0) -> None:
+        deadline = time.monotonic() + limit
+        while not await asyncio.to_thread(predicate):
+            assert time.monotonic() < deadline, "timed out"
+            await asyncio.sleep(0.3)
+
+    async def scenario() -> tuple[int, int, dict[str, Any]]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(watch(args, stop, signals=False))
+        try:
+            await until(lambda: get(env["apis"]["alpha"], "Deployment", "identity", ns) is not None)
+            assert get(env["apis"]["beta"], "Namespace", ns) is None
+            files["clusters/beta.yaml"] = CLUSTER.format(name="beta", context="meshfleet-beta", index=111,
+                                                         index2=211, extra="")
+            files["fleet.yaml"] = FLEET.format(namespace=ns, waves="[[alpha, beta]]", timeout="10m")
+            revision = env["repo"].commit(files, "add beta")
+            body = b'{"ref": "refs/heads/main"}'
+            url = f"http://127.0.0.1:{port}/hooks/git"
+            async with aiohttp.ClientSession() as session:
+                async with session.post(url, data=body, headers={GITHUB_HEADER: "sha256=" + "0" * 64}) as bad:
+                    refused = bad.status
+                signature = sign(body, WebhookSecret(b"s3cret"))
+                async with session.post(url, data=body, headers={GITHUB_HEADER: signature}) as good:
+                    accepted = good.status
+            await until(lambda: (get(env["apis"]["beta"], "Deployment", "identity", ns) or {}).get(
+                "metadata", {}).get("annotations", {}).get("fleet.meshfleet.io/revision") == revision)
+            await until(lambda: status_file.exists() and {c["name"]: c["appliedRevision"] for c in json.loads(
+                status_file.read_text())["clusters"]} == {"alpha": revision, "beta": revision})
+            async with aiohttp.ClientSession() as session:
+                async with session.get(f"http://127.0.0.1:{port}/metrics") as resp:
+                    metrics = await resp.text()
+            assert 'meshfleet_commit_to_applied_seconds{cluster="beta"}' in metrics
+            return refused, accepted, json.loads(status_file.read_text())
+        finally:
+            stop.set()
+            await task
+
+    refused, accepted, doc = asyncio.run(scenario())
+    assert refused == 401
+    assert accepted == 202
+    assert {c["name"]: c["state"] for c in doc["clusters"]} == {"alpha": "Progressing", "beta": "Progressing"}
