@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -71,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     group = up.add_mutually_exclusive_group()
     group.add_argument("--clusters", type=_count, default=3, metavar="N", help="how many clusters (default 3)")
     group.add_argument("--names", type=_names, metavar="A,B,...", help="cluster names instead of a count")
+    up.add_argument("--no-podlets", action="store_true",
+                    help="control planes only: no node agent, so pods are scheduled but never run")
     down = lsub.add_parser("down", help="stop every process of the local fleet and remove its state")
     down.add_argument("--keep", action="store_true", help="keep state (PKI, etcd data, logs) for the next up")
     status = lsub.add_parser("status", help="where each local cluster stands")
@@ -94,7 +97,12 @@ def _local(args: argparse.Namespace) -> int:
     from fleet.local.topology import default_names
 
     try:
-        fleet = LocalFleet(default_state_dir(), _progress)
+        podlets = args.local_command == "up" and not args.no_podlets
+        if podlets and os.geteuid() != 0:
+            _progress("not root: starting control planes only (the podlet needs root for network and mount "
+                      "namespaces, so pods will not run); run as root, or pass --no-podlets to silence this")
+            podlets = False
+        fleet = LocalFleet(default_state_dir(), _progress, podlets=podlets)
         if args.local_command == "up":
             names = args.names or default_names(args.clusters)
             rows = asyncio.run(fleet.up(names))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import shutil
 import socket
 import ssl
@@ -61,22 +62,37 @@ class _PortsTaken(Exception):
 
 
 class _PortPicker:
-    """Free loopback ports, never the same one twice in this process."""
+    """Free loopback ports below the kernel's ephemeral range, never the same one twice in this process.
+
+    A port handed out by binding to port 0 comes from the ephemeral range, where the
+    kernel also picks source ports for outgoing connections: between our check and
+    the component's bind, the apiserver's own connections to etcd can take it.
+    Ports below that range are only ever taken by an explicit bind.
+    """
 
     def __init__(self) -> None:
         self._given: set[int] = set()
+        self._low, self._high = _below_ephemeral_range()
 
     def one(self) -> int:
-        while True:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-                s.bind(("127.0.0.1", 0))
-                port = int(s.getsockname()[1])
-            if port not in self._given:
+        for _ in range(1000):
+            port = random.randrange(self._low, self._high)
+            if port not in self._given and _port_free(port):
                 self._given.add(port)
                 return port
+        raise LocalFleetError(f"no free loopback port between {self._low} and {self._high}")
 
     def ports(self) -> Ports:
         return Ports(self.one(), self.one(), self.one(), self.one(), self.one())
+
+
+def _below_ephemeral_range() -> tuple[int, int]:
+    try:
+        first = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        first = 32768
+    high = max(first, 12000)
+    return high - 10000, high
 
 
 def _port_free(port: int) -> bool:
