@@ -2,8 +2,7 @@
 
     ReconcileError
     ├── KeystoreError          the anchor key cannot be found or read; issuers cannot be made
-    ├── RolloutStateError      the rollout state file (pause/resume) cannot be read or written
-    └── RenderFailed           a valid configuration could not be rendered (a bug, reported per cluster)
+    └── RolloutStateError      the rollout state file (pause/resume) cannot be read or written
 
 Kubernetes failures stay ``fleet.kube.errors`` (Unreachable, APIError, ...)
 and configuration failures ``fleet.errors.InvalidConfig``: the reconciler
@@ -25,6 +24,3 @@ class KeystoreError(ReconcileError):
 class RolloutStateError(ReconcileError):
     """The rollout state file cannot be read or written."""
 
-
-class RenderFailed(ReconcileError):
-    """Rendering a valid configuration failed."""
