@@ -40,9 +40,12 @@ def parse_review(body: bytes) -> PodReview:
     if not isinstance(uid, str) or not uid:
         raise MalformedReview("the AdmissionReview request has no uid")
     kind = request.get("kind") or {}
-    if not isinstance(kind, dict) or (kind.get("group", ""), kind.get("kind")) != ("", "Pod"):
+    if not isinstance(kind, dict):
+        raise MalformedReview("the review request's kind is not an object", uid)
+    group, name = str(kind.get("group", "")), str(kind.get("kind", ""))
+    if (group, name) != ("", "Pod"):
         raise MalformedReview(
-            f"the review is for {kind.get('kind') if isinstance(kind, dict) else kind!r}, not a Pod", uid
+            f"the review is for {group + '/' if group else ''}{name or 'an unnamed kind'}, not a Pod", uid
         )
     pod = request.get("object")
     if not isinstance(pod, dict):
