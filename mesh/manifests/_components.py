@@ -36,6 +36,10 @@ ISSUER_DIR = "/var/run/meshfleet/issuer"
 TRUST_DIR = "/var/run/meshfleet/trust"
 TLS_DIR = "/var/run/meshfleet/tls"
 PROXY_CONFIG_DIR = "/var/run/meshfleet/proxy"
+IDENTITY_DIR = "/var/run/meshfleet/identity"
+TOKEN_DIR = "/var/run/secrets/meshfleet.io/identity"
+# The audience the identity service demands of ServiceAccount tokens (mesh.control.identity).
+TOKEN_AUDIENCE = "identity.meshfleet.io"
 
 
 def _probe(port: int, path: str) -> Obj:
@@ -63,7 +67,8 @@ def _container(p: MeshParams, component: str, args: list[str], ports: list[tuple
             {"name": "MESHFLEET_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
             {"name": "MESHFLEET_POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         ],
-        "volumeMounts": [{"name": name, "mountPath": path, "readOnly": True} for name, path in mounts],
+        # Only the memory-backed identity directory is writable: the component keeps its own key there.
+        "volumeMounts": [{"name": name, "mountPath": path, "readOnly": path != IDENTITY_DIR} for name, path in mounts],
         "readinessProbe": _probe(admin_port, "/ready"),
         "livenessProbe": {**_probe(admin_port, "/live"), "initialDelaySeconds": 10},
         "resources": resources(p.resources),
@@ -168,9 +173,18 @@ def destination(p: MeshParams) -> list[Obj]:
             f"--cluster-name={p.cluster_name}", f"--default-inbound-policy={p.default_inbound_policy}"]
     if p.pod_cidr:
         args.append(f"--cluster-networks={','.join(n for n in (p.pod_cidr, p.service_cidr) if n)}")
+    # Destination serves proxies over mTLS with a leaf of its own, certified by identity like any proxy.
+    args += [f"--trust-bundle={TRUST_DIR}/{TRUST_BUNDLE_KEY}", f"--identity-dir={IDENTITY_DIR}",
+             f"--identity-addr={p.service_host('identity')}:{IDENTITY_PORT}",
+             f"--identity-server-name={p.identity_name('identity')}", f"--token-path={TOKEN_DIR}/token",
+             "--service-account=destination"]
     container = _container(p, "destination", args, [("grpc", DESTINATION_PORT), ("admin", admin)],
-                           [("trust-anchors", TRUST_DIR)], admin)
-    volumes = [_volume_config("trust-anchors", TRUST_BUNDLE_CONFIGMAP)]
+                           [("trust-anchors", TRUST_DIR), ("identity", IDENTITY_DIR), ("identity-token", TOKEN_DIR)],
+                           admin)
+    volumes = [_volume_config("trust-anchors", TRUST_BUNDLE_CONFIGMAP),
+               {"name": "identity", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+               {"name": "identity-token", "projected": {"sources": [{"serviceAccountToken": {
+                   "audience": TOKEN_AUDIENCE, "expirationSeconds": 86400, "path": "token"}}]}}]
     return [deployment(p, "destination", container, volumes),
             service(p, "destination", [("grpc", DESTINATION_PORT, DESTINATION_PORT), ("admin", admin, admin)])]
 
