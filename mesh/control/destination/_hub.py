@@ -42,7 +42,7 @@ class _PolicySub:
     refused: bool = False
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # identity equality: sessions live in a set
 class Session:
     """One proxy's stream: who it is and what it asked for."""
 

@@ -78,6 +78,10 @@ def _networks(text: str) -> tuple[Network, ...]:
     return tuple(out)
 
 
+def _reload(service: DestinationService) -> None:
+    service.tls.reload()
+
+
 async def _run(args: argparse.Namespace) -> int:
     domain = IdentityDomain(trust_domain=args.trust_domain, mesh_namespace=args.mesh_namespace)
     settings = MeshSettings(
@@ -111,7 +115,7 @@ async def _run(args: argparse.Namespace) -> int:
                 directory=args.identity_dir,
             ),
             CollectorRegistry(),
-            on_certificate=lambda _: None if service.tls.reload() else None,
+            on_certificate=lambda _: _reload(service),
         )
         client.start()
         identity_task = asyncio.create_task(client.run(), name="destination-identity")

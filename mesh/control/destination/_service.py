@@ -60,7 +60,9 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 class DestinationService:
-    def __init__(self, config: ServiceConfig, kube: KubeReader, *, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self, config: ServiceConfig, kube: KubeReader | None, *, registry: CollectorRegistry | None = None
+    ) -> None:
         self.config = config
         self.kube = kube
         self.metrics = DestinationMetrics(registry)
@@ -111,11 +113,13 @@ class DestinationService:
 
     async def start(self) -> None:
         """Start watching and listening. The stream needs a serving certificate: wait for one first."""
-        for collection, path in self.config.watches.items():
-            self._spawn(
-                self.kube.list_watch(path, self._on_reset(collection), self._on_event(collection)),
-                f"watch-{collection}",
-            )
+        kube = self.kube
+        if kube is not None:  # None: the store is fed by hand (tests, embedding)
+            for collection, path in self.config.watches.items():
+                self._spawn(
+                    kube.list_watch(path, self._on_reset(collection), self._on_event(collection)),
+                    f"watch-{collection}",
+                )
         self._spawn(self.hub.run(), "destination-hub")
         self._spawn(self._heartbeats(), "destination-heartbeats")
         self._spawn(self._poll_tls(), "destination-tls")
