@@ -24,6 +24,9 @@ _DELEGATED: dict[str, tuple[str, str, str]] = {
     "rollout": ("fleet.reconcile.cli", "rollout_main", "pause or resume the rollout across waves"),
     "validate": ("fleet.config", "validate_main", "check a fleet repository (a directory or a Git revision)"),
     "tui": ("tui", "tui_main", "the fleet-wide dashboard of health and golden metrics"),
+    "destination": ("mesh.control.destination", "destination_main", "a cluster's destination service (endpoints, "
+                    "routes and policy for proxies)"),
+    "injector": ("mesh.control.injector", "injector_main", "a cluster's proxy-injector admission webhook"),
     "identity": ("mesh.control.identity", "serve", "run a cluster's identity service (certificates for proxies)"),
     "podlet": ("fleet.local.podlet.cli", "podlet_main", "the local fleet's node agent (started by local up)"),
     "demo-app": ("mesh.demo", "demo_main", "the demo HTTP service used by examples, tests and benchmarks"),
