@@ -157,7 +157,7 @@ def _intro(ctx: Context) -> list[str]:
     return [
         HEADING,
         "",
-        f"Command: `{ctx.command}` — {ctx.date}",
+        f"Command: `{ctx.command}` (add `--update-results` to rewrite this section) — {ctx.date}",
         "",
         f"Machine: {ctx.machine}; load average before the run {ctx.load_before}. The machine is shared with",
         "other work, so absolute figures move between runs; the three paths are measured in the same run,",
