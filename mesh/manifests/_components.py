@@ -47,8 +47,8 @@ def _probe(port: int, path: str) -> Obj:
 
 
 def _volume_secret(name: str, secret: str) -> Obj:
-    # 0400: the key files are readable by the component's own user only.
-    return {"name": name, "secret": {"secretName": secret, "defaultMode": 0o400}}
+    # 0440 with the pod's fsGroup: readable by the component's group, never by other users.
+    return {"name": name, "secret": {"secretName": secret, "defaultMode": 0o440}}
 
 
 def _volume_config(name: str, configmap: str) -> Obj:
@@ -99,6 +99,8 @@ def deployment(p: MeshParams, component: str, container: Obj, volumes: list[Obj]
     pod_spec: Obj = {
         "serviceAccountName": component,
         "automountServiceAccountToken": True,
+        # Mounted Secrets (issuer and serving keys) belong to this group and are 0440.
+        "securityContext": {"fsGroup": PROXY_UID + 1},
         "containers": [container],
         "volumes": volumes,
     }

@@ -69,6 +69,37 @@ def _overlay_anchors(parents: list[str]) -> list[str]:
     return chosen
 
 
+def _closed_ancestors(paths: list[str]) -> list[str]:
+    """Directories on the way to ``paths`` that other users cannot traverse (such as /root, mode 0700)."""
+    closed: set[str] = set()
+    for path in paths:
+        parts = os.path.realpath(path).split("/")
+        for depth in range(2, len(parts)):
+            d = "/".join(parts[:depth])
+            try:
+                if not os.stat(d).st_mode & 0o001:
+                    closed.add(d)
+            except OSError:
+                break
+    return sorted(closed, key=lambda d: d.count("/"))
+
+
+def _open_for_others(scratch: str, paths: list[str]) -> None:
+    """Let a non-root container reach the interpreter and the project, in its own mount namespace only.
+
+    The interpreter may live under a directory like /root that only its owner can
+    enter; the container's user could then not even start Python.  An overlay on
+    such a directory, with traverse permission added on its tmpfs upper layer,
+    opens the way inside this mount namespace and leaves the host untouched.
+    """
+    for i, d in enumerate(_closed_ancestors(paths)):
+        layer = os.path.join(scratch, f"reach{i}")
+        os.makedirs(os.path.join(layer, "upper"), exist_ok=True)
+        os.makedirs(os.path.join(layer, "work"), exist_ok=True)
+        _mount("overlay", d, "overlay", 0, f"lowerdir={d},upperdir={layer}/upper,workdir={layer}/work")
+        os.chmod(d, os.stat(d).st_mode | 0o011)
+
+
 def enter(spec: dict[str, object]) -> None:
     join_pid = spec.get("joinPid")
     if join_pid:
@@ -86,6 +117,10 @@ def enter(spec: dict[str, object]) -> None:
     scratch = str(spec["scratch"])
     os.makedirs(scratch, exist_ok=True)
     _mount("tmpfs", scratch, "tmpfs", 0, "size=16m,mode=0700")
+    if spec.get("uid") not in (None, 0):
+        argv = spec.get("argv")
+        program = str(argv[0]) if isinstance(argv, list) and argv else sys.executable
+        _open_for_others(scratch, [program, sys.base_prefix, sys.prefix, os.path.dirname(__file__)])
     mounts = spec.get("mounts") or []
     assert isinstance(mounts, list)
     planned = sorted(((str(m["source"]), os.path.normpath(str(m["target"])), bool(m.get("readOnly")))
@@ -120,7 +155,8 @@ def main(argv: list[str]) -> int:
         os.chdir(workdir)
         uid, gid = spec.get("uid"), spec.get("gid")
         if gid is not None or uid is not None:
-            os.setgroups([])
+            groups = spec.get("groups")
+            os.setgroups([int(g) for g in groups] if isinstance(groups, list) else [])
             os.setgid(int(gid if gid is not None else uid))
         if uid is not None:
             os.setuid(int(uid))

@@ -262,6 +262,9 @@ class PodWorker:
         await asyncio.to_thread(self._write_volumes, plans)
 
     def _write_volumes(self, plans: list[volumes.VolumePlan]) -> None:
+        # With fsGroup, volume files belong to that group (as a kubelet does), so a
+        # non-root container can read a 0440 Secret without the file being world-readable.
+        fs_group = (self.pod["spec"].get("securityContext") or {}).get("fsGroup")
         for p in plans:
             if p.kind == "dir":
                 d = self.dir / "empty" / p.name
@@ -281,6 +284,8 @@ class PodWorker:
                 try:
                     os.write(fd, f.data)
                     os.fchmod(fd, f.mode & 0o7777)
+                    if fs_group is not None:
+                        os.fchown(fd, 0, int(fs_group))
                 finally:
                     os.close(fd)
                 os.replace(tmp, target)  # atomic, so a reader never sees half a rotated token
@@ -374,6 +379,8 @@ class PodWorker:
             "netns": f"/run/netns/{netns_name(self.uid)}", "hostname": self.name,
             "scratch": str(self.dir / "scratch" / c.name), "mounts": mounts,
             "workingDir": c.spec.get("workingDir") or "", "uid": sc.get("runAsUser"), "gid": sc.get("runAsGroup"),
+            "groups": [int(g) for g in ([sc["fsGroup"]] if sc.get("fsGroup") is not None else [])
+                       + list(sc.get("supplementalGroups") or [])],
             "argv": list(argv), "env": env, "error": error,
         }
         path: Path = self.dir / "run" / f"{c.name}.json"
