@@ -20,16 +20,16 @@ from fleet.apply.drift import Drift
 from fleet.apply.plan import FIELD_MANAGER, ObjectRef
 from fleet.apply.staged import apply_staged, register_webhooks
 from fleet.config import ClusterConfig, DriftMode, TrustAnchor
+from fleet.errors import KeystoreError
 from fleet.kube.client import KubeClient
 from fleet.kube.errors import APIError, KubeError, Unreachable
 from fleet.reconcile import machine
 from fleet.reconcile.backoff import Backoff
-from fleet.reconcile.errors import KeystoreError
 from fleet.reconcile.health import assess, checked_refs
 from fleet.reconcile.metrics import ReconcileMetrics
 from fleet.reconcile.model import ClusterStatus, Health
-from fleet.reconcile.secrets import injector_tls_secret, issuer_secret, not_after, secrets_to_renew
 from fleet.reconcile.status import STATUS_NAMESPACE, status_object
+from fleet.trust.secrets import injector_tls_secret, issuer_secret, not_after, secrets_to_renew
 from mesh.manifests import INJECTOR_TLS_SECRET, ISSUER_SECRET
 from mesh.pki import CertificateAuthority
 

@@ -20,20 +20,20 @@ from typing import Any
 
 from fleet.apply.plan import Obj
 from fleet.config import FileTree, FleetConfig, Problem, check_fleet
+from fleet.errors import KeystoreError
 from fleet.kube.client import KubeClient
 from fleet.kube.errors import KubeconfigError
 from fleet.kube.kubeconfig import load_access
 from fleet.reconcile import machine
 from fleet.reconcile.backoff import Backoff
 from fleet.reconcile.cluster import ClusterSync, Target
-from fleet.reconcile.errors import KeystoreError
 from fleet.reconcile.metrics import ReconcileMetrics
 from fleet.reconcile.model import ClusterState, ClusterStatus
 from fleet.reconcile.rollout_state import RolloutState, RolloutStateFile
-from fleet.reconcile.secrets import keystore_path, load_anchor_authority
 from fleet.reconcile.status import document
 from fleet.reconcile.waves import RolloutPlan, plan_rollout
 from fleet.render import render_fleet
+from fleet.trust.secrets import keystore_path, load_anchor_authority
 from mesh.pki import CertificateAuthority
 
 Clock = Callable[[], datetime]

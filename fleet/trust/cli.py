@@ -13,8 +13,9 @@ from cryptography import x509
 
 from fleet.errors import FleetError
 from fleet.trust.errors import AnchorExists
-from fleet.trust.issuers import EXPIRY_WARNING, ISSUER_SECRET, issuer_from_secret
 from fleet.trust.keystore import Keystore
+from fleet.trust.secrets import certificate_of
+from mesh.manifests import ISSUER_SECRET
 from mesh.pki import (
     certificate_to_pem,
     describe,
@@ -25,6 +26,8 @@ from mesh.pki import (
     write_file_atomic,
 )
 from mesh.pki.errors import PKIError
+
+EXPIRY_WARNING = timedelta(days=60)
 
 ANCHOR_DIR = "trust-anchors"
 
@@ -92,7 +95,7 @@ async def _issuer_rows(repo: Path, anchors: tuple[x509.Certificate, ...], kubeco
                 secret = await kube.get("v1", "Secret", ISSUER_SECRET, cfg.mesh.namespace)
         except KubeError as e:
             return Row("issuer", cluster, "", "", None, f"unreachable: {e}")
-        cert = issuer_from_secret(secret)
+        cert = certificate_of(secret)
         if cert is None:
             return Row("issuer", cluster, "", "", None, "no issuer yet (the reconciler creates it)")
         signer = next((a for a in by_fp.values() if a.subject == cert.issuer), None)

@@ -11,12 +11,23 @@ refused: keys never enter Git.
 from __future__ import annotations
 
 import os
+import stat
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
 
 from fleet.trust.errors import KeystoreError
-from mesh.pki import PrivateKey, fingerprint, key_matches_certificate, private_key_from_pem, write_private_key_file
+from mesh.pki import (
+    CertificateAuthority,
+    PrivateKey,
+    fingerprint,
+    key_matches_certificate,
+    private_key_from_pem,
+    write_private_key_file,
+)
+from mesh.pki.errors import PKIError
 
 
 def default_keystore() -> Path:
@@ -73,3 +84,27 @@ class Keystore:
         if not key_matches_certificate(key, anchor):
             raise KeystoreError(f"{file} does not hold the key of trust anchor {fingerprint(anchor)}")
         return key
+
+    def authority(self, anchors: Sequence[x509.Certificate], now: datetime) -> CertificateAuthority:
+        """The CA of the newest current anchor whose key this keystore holds.
+
+        Any PEM key file in the directory counts, not only the ones ``store``
+        named, so a keystore filled by hand works too.
+        """
+        try:
+            files = sorted(p for p in self.path.iterdir() if p.suffix in (".key", ".pem") and p.is_file())
+        except OSError as e:
+            raise KeystoreError(f"anchor keystore {self.path}: cannot be read: {e.strerror or e}") from e
+        newest_first = sorted(anchors, key=lambda a: a.not_valid_after_utc, reverse=True)
+        for path in files:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & 0o077:
+                raise KeystoreError(f"anchor key {path} has mode {mode:o}; it must be 0600 (owner only)")
+            try:
+                key = private_key_from_pem(path.read_bytes(), source=str(path))
+            except (OSError, PKIError):
+                continue  # not a key of ours; naming it would not help find the right one
+            for anchor in newest_first:
+                if key_matches_certificate(key, anchor) and anchor.not_valid_after_utc > now:
+                    return CertificateAuthority(anchor, key)
+        raise KeystoreError(f"anchor keystore {self.path} holds no key of a committed trust anchor that is current")

@@ -15,21 +15,22 @@ from cryptography.x509.oid import NameOID
 
 from fleet.apply.plan import ObjectRef
 from fleet.config import TrustAnchor
+from fleet.errors import KeystoreError
 from fleet.reconcile import machine
 from fleet.reconcile.backoff import Backoff
-from fleet.reconcile.errors import KeystoreError, RolloutStateError
+from fleet.reconcile.errors import RolloutStateError
 from fleet.reconcile.health import assess
 from fleet.reconcile.model import ClusterState, ClusterStatus, Health
 from fleet.reconcile.progress import lines
 from fleet.reconcile.rollout_state import RolloutStateFile
-from fleet.reconcile.secrets import (
+from fleet.reconcile.status import document, entry_from_object, status_object, table
+from fleet.trust.secrets import (
     injector_tls_secret,
     issuer_secret,
     load_anchor_authority,
     renewal_reason,
     secrets_to_renew,
 )
-from fleet.reconcile.status import document, entry_from_object, status_object, table
 from tui.status.document import parse_status
 from tui.status.model import ClusterState as TuiState
 

@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from fleet.config import TrustAnchor
 from fleet.errors import AnchorExists, KeystoreError
 from fleet.trust.cli import Row, init, render_status, trust_main
-from fleet.trust.issuers import IssuerPolicy, issuer_from_secret, issuer_secret, new_issuer, renewal_reason
 from fleet.trust.keystore import Keystore
+from fleet.trust.secrets import certificate_of, issuer_secret, load_anchor_authority, renewal_reason
 from mesh.pki import parse_bundle, verify_chain
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -59,34 +60,31 @@ def test_a_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
         ks.load(anchor)
 
 
-def test_issuer_chains_to_the_anchor_and_travels_only_in_a_secret(tmp_path: Path) -> None:
+def _anchor(repo: Path) -> TrustAnchor:
+    f = next((repo / "trust-anchors").glob("*.pem"))
+    return TrustAnchor(f.name, parse_bundle(f.read_bytes())[0], f.read_bytes())
+
+
+def test_the_keystore_made_by_init_mints_issuers_that_chain_to_the_anchor(tmp_path: Path) -> None:
     repo, ks = _init(tmp_path)
-    anchor = parse_bundle(next((repo / "trust-anchors").glob("*.pem")).read_bytes())[0]
-    material = new_issuer(anchor, ks.load(anchor), (anchor,), cluster="east", trust_domain="cluster.local", now=NOW)
-    assert "PRIVATE" not in repr(material)
-    secret = issuer_secret(material, "meshfleet")
+    anchor = _anchor(repo)
+    ca = load_anchor_authority(ks.path, [anchor], NOW)
+    secret = issuer_secret(ca, "east", "meshfleet", "cluster.local", anchor.pem, NOW)
     assert secret["type"] == "kubernetes.io/tls"
-    assert base64.b64decode(secret["data"]["ca.crt"]) == material.anchors_pem
-    issuer = issuer_from_secret(secret)
+    assert base64.b64decode(secret["data"]["ca.crt"]) == anchor.pem
+    issuer = certificate_of(secret)
     assert issuer is not None
-    verify_chain(issuer, (anchor,), now=NOW)
+    verify_chain(issuer, (anchor.certificate,), now=NOW)
     assert issuer.not_valid_after_utc - issuer.not_valid_before_utc <= timedelta(days=30, minutes=1)
+    assert renewal_reason(secret, [anchor], NOW + timedelta(days=19)) is None
+    assert renewal_reason(secret, [anchor], NOW + timedelta(days=21)) is not None  # under a third of its life left
 
 
-def test_renewal_reasons(tmp_path: Path) -> None:
-    repo, ks = _init(tmp_path)
-    anchor = parse_bundle(next((repo / "trust-anchors").glob("*.pem")).read_bytes())[0]
-    material = new_issuer(anchor, ks.load(anchor), (anchor,), cluster="east", trust_domain="cluster.local", now=NOW)
-    issuer = parse_bundle(material.cert_pem)[0]
-    assert renewal_reason(None, (anchor,), NOW) == "the cluster has no issuer yet"
-    assert renewal_reason(issuer, (anchor,), NOW + timedelta(days=19)) is None
-    assert "passed 67% of its life" in (renewal_reason(issuer, (anchor,), NOW + timedelta(days=21)) or "")
-    other_repo = tmp_path / "other"
-    other_repo.mkdir()
-    init(other_repo, Keystore(tmp_path / "ks2"), common_name="other", lifetime=timedelta(days=365), now=NOW)
-    other = parse_bundle(next((other_repo / "trust-anchors").glob("*.pem")).read_bytes())[0]
-    assert "does not chain" in (renewal_reason(issuer, (other,), NOW) or "")
-    assert renewal_reason(issuer, (anchor,), NOW, IssuerPolicy(renew_fraction=0.0)) is not None
+def test_a_keystore_without_the_anchors_key_says_so(tmp_path: Path) -> None:
+    repo, _ = _init(tmp_path)
+    (tmp_path / "empty").mkdir(mode=0o700)
+    with pytest.raises(KeystoreError, match="holds no key of a committed"):
+        load_anchor_authority(tmp_path / "empty", [_anchor(repo)], NOW)
 
 
 def test_status_warns_when_something_expires_within_60_days() -> None:

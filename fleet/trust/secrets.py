@@ -8,14 +8,14 @@ logged or put into the inventory.  A Secret already in the cluster is kept
 while it chains to a current anchor and has a third of its life left, so a
 fleet manager without the keystore can still reconcile a running fleet.
 
-``secrets_to_renew`` decides (pure); ``load_anchor_authority`` reads the keystore.
+``secrets_to_renew`` decides (pure); ``load_anchor_authority`` reads the keystore
+(``fleet.trust.keystore``).
 """
 
 from __future__ import annotations
 
 import base64
 import os
-import stat
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,16 +26,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from fleet.config import TrustAnchor
-from fleet.reconcile.errors import KeystoreError
+from fleet.errors import KeystoreError
+from fleet.trust.keystore import Keystore
 from mesh.manifests import INJECTOR_TLS_SECRET, ISSUER_SECRET
 from mesh.pki import (
     CertificateAuthority,
     certificate_to_pem,
     generate_private_key,
     issue_issuer,
-    key_matches_certificate,
     parse_bundle,
-    private_key_from_pem,
     private_key_to_pem,
     verify_chain,
 )
@@ -57,23 +56,7 @@ def load_anchor_authority(keystore: Path | None, anchors: Sequence[TrustAnchor],
     """The CA of the newest committed anchor whose key is in ``keystore``; KeystoreError says why there is none."""
     if keystore is None:
         raise KeystoreError(f"no anchor keystore configured (set {KEYSTORE_ENV} to a directory of 0600 key files)")
-    try:
-        files = sorted(p for p in keystore.iterdir() if p.suffix in (".key", ".pem") and p.is_file())
-    except OSError as e:
-        raise KeystoreError(f"anchor keystore {keystore}: cannot be read: {e.strerror or e}") from e
-    newest_first = sorted(anchors, key=lambda a: a.certificate.not_valid_after_utc, reverse=True)
-    for path in files:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            raise KeystoreError(f"anchor key {path} has mode {mode:o}; it must be 0600 (readable by its owner only)")
-        try:
-            key = private_key_from_pem(path.read_bytes(), source=str(path))
-        except (OSError, PKIError):
-            continue  # not a key of ours; the message would not help find the right one
-        for anchor in newest_first:
-            if key_matches_certificate(key, anchor.certificate) and anchor.certificate.not_valid_after_utc > now:
-                return CertificateAuthority(anchor.certificate, key)
-    raise KeystoreError(f"anchor keystore {keystore} holds no key of a committed trust anchor")
+    return Keystore(keystore).authority([a.certificate for a in anchors], now)
 
 
 def _b64(data: bytes) -> str:
@@ -104,11 +87,17 @@ def renewal_reason(secret: Mapping[str, Any] | None, anchors: Sequence[TrustAnch
     return None
 
 
-def not_after(secret: Mapping[str, Any] | None) -> datetime | None:
+def certificate_of(secret: Mapping[str, Any] | None) -> x509.Certificate | None:
+    """The first certificate of a live TLS Secret, or None if there is none or it is unreadable."""
     try:
-        return parse_bundle(_decoded(secret, "tls.crt"))[0].not_valid_after_utc
+        return parse_bundle(_decoded(secret, "tls.crt"))[0]
     except (PKIError, IndexError):
         return None
+
+
+def not_after(secret: Mapping[str, Any] | None) -> datetime | None:
+    cert = certificate_of(secret)
+    return cert.not_valid_after_utc if cert is not None else None
 
 
 def _secret(name: str, namespace: str, data: dict[str, bytes], cluster: str) -> Obj:
