@@ -12,9 +12,10 @@ with ``raise ... from e`` so they never leak through a public API::
     │   ├── RevisionNotFound        a branch or revision does not exist in the repository
     │   ├── FetchFailed             cloning or fetching from the remote failed
     │   └── WebhookSecretError      the webhook secret is missing, empty or unreadable
-    └── TrustError                  the fleet's PKI cannot do what was asked
-        ├── KeystoreError           the anchor keystore is missing, misplaced or holds the wrong key
-        └── AnchorExists            ``trust init`` would replace an anchor that is already in use
+    ├── TrustError                  the fleet's PKI cannot do what was asked
+    │   ├── KeystoreError           the anchor keystore is missing, misplaced or holds the wrong key
+    │   └── AnchorExists            ``trust init`` would replace an anchor that is already in use
+    └── GateTimeout                 (fleet.apply) a CRD never became Established in time
 
 Messages name the file, field, URL or revision and the reason.  They never
 include secrets: a URL's user information is removed before it is shown and
@@ -79,3 +80,7 @@ class KeystoreError(TrustError):
 
 class AnchorExists(TrustError):
     """``trust init`` found an anchor in ``trust-anchors/`` already."""
+
+
+class GateTimeout(FleetError):
+    """A CRD never became Established in time while applying a revision."""

@@ -1,11 +1,9 @@
 """Apply a revision without waiting on workloads: everything now, webhooks once their server is Ready.
 
-``applier.apply_revision`` blocks until the injector is Ready before it
-registers the webhook and writes the inventory.  A reconciler serving many
-clusters cannot hold a slot for minutes while pods start, so this variant
-applies every other object, prunes, records the inventory, and reports the
-webhook configurations it held back; the next pass registers them as soon
-as their Deployment is Ready.  Held-back webhooks that an earlier revision
+A reconciler serving many clusters cannot hold a slot for minutes while
+pods start, so this applies every object but the webhooks, prunes, records
+the inventory, and reports the webhook configurations it held back; the
+next pass registers them as soon as their Deployment is Ready.  Held-back webhooks that an earlier revision
 registered stay in the inventory (they are still ours to prune later).
 """
 
@@ -16,8 +14,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fleet.apply.applier import GateTimeout, inventory_object, read_inventory
 from fleet.apply.health import deployment_ready, is_established
+from fleet.apply.inventory import GateTimeout, inventory_object, read_inventory
 from fleet.apply.plan import FIELD_MANAGER, Obj, ObjectRef, ordered, to_prune
 from fleet.kube.client import KubeClient
 

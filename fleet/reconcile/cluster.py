@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from fleet.apply.applier import GateTimeout
 from fleet.apply.diff import drift_of, predict
 from fleet.apply.drift import Drift
+from fleet.apply.inventory import GateTimeout
 from fleet.apply.plan import FIELD_MANAGER, ObjectRef
 from fleet.apply.staged import apply_staged, register_webhooks
 from fleet.config import ClusterConfig, DriftMode, TrustAnchor
