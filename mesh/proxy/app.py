@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
+from .authz import InboundAuthorizer
 from .breaker import BreakerConfig
 from .detect import (
     MAX_CLIENT_HELLO,
@@ -44,6 +45,13 @@ from .transport_header import decode as decode_preface
 from .upstream import ConnectionPool, DialTarget, UpstreamConnection
 
 log = logging.getLogger(__name__)
+
+
+def _peer_ip(sock: socket.socket) -> str | None:
+    try:
+        return str(sock.getpeername()[0])
+    except OSError:
+        return None
 
 
 @dataclass(slots=True)
@@ -90,9 +98,15 @@ class ProxyApp:
             idle_timeout=settings.timeouts.idle,
         )
         self.outbound = OutboundRouter(
-            resolver, self.out_pool, self.metrics, default_timeouts=settings.timeouts, breaker_config=breaker_config
+            resolver,
+            self.out_pool,
+            self.metrics,
+            default_timeouts=settings.timeouts,
+            breaker_config=breaker_config,
+            resolve_wait=settings.resolve_timeout,
         )
         self.inbound = OutboundRouter(resolver, self.in_pool, self.metrics, default_timeouts=settings.timeouts)
+        self.authz = InboundAuthorizer(settings.default_inbound_policy, settings.cluster_networks)
         self.serve_options = ServeOptions(idle_timeout=settings.timeouts.idle, head_timeout=settings.head_timeout)
         self.metrics.add_gauge(
             "identity_cert_expiration_timestamp_seconds",
@@ -200,11 +214,15 @@ class ProxyApp:
 
     async def start(self) -> None:
         s = self.settings
-        for name, addr, handler in (
+        listeners = [
             ("inbound", s.inbound_addr, self._accept_inbound),
             ("outbound", s.outbound_addr, self._accept_outbound),
             ("admin", s.admin_addr, self._accept_admin),
-        ):
+        ]
+        if s.mode == "gateway":
+            # A gateway only receives traffic from other clusters' proxies; nothing local dials out through it.
+            listeners = [entry for entry in listeners if entry[0] != "outbound"]
+        for name, addr, handler in listeners:
             try:
                 sock = self._bind(addr)
             except OSError as e:
@@ -286,32 +304,46 @@ class ProxyApp:
         if not first:
             return
         name = self.identity_name
-        policy = self.settings.default_inbound_policy
-        if policy == "deny":
-            self.metrics.count("inbound_connections_refused", (("reason", "denied"),))
-            return
         if proto is Protocol.TLS and self.tls is not None and client_hello_sni(first)[1] == name:
             await self._inbound_mtls(sock, tracked, self.tls.server)
             return
         port = orig[1] if orig else None
-        if policy != "all-unauthenticated" or port is None:
-            reason = "unauthenticated" if policy != "all-unauthenticated" else "no_original_destination"
+        if port is None:
+            # Dialled straight at the proxy: there is no application port to hand this to.
+            verdict = self.authz.connection(self.address("inbound")[1], None, _peer_ip(sock))
+            reason = "no_original_destination" if verdict.allowed else verdict.decision.reason
             self.metrics.count("inbound_connections_refused", (("reason", reason),))
             if proto is Protocol.HTTP1:
-                reader, writer = await open_accepted(sock, None, self.settings.timeouts.connect)
-                body = b"connection refused by the default inbound policy\n"
-                writer.write(
-                    b"HTTP/1.1 403 Forbidden\r\nContent-Length: %d\r\nConnection: close\r\n%s: %s\r\n\r\n%s"
-                    % (len(body), PROXY_ERROR_HEADER, reason.encode(), body)
-                )
-                with contextlib.suppress(ConnectionError, OSError):
-                    await writer.drain()
-                await close_writer(writer)
+                await self._refuse_http(sock, reason)
+            return
+        protocol = "http1" if proto is Protocol.HTTP1 else "opaque"
+        if not self._admit_connection(port, None, _peer_ip(sock), protocol):
             return
         reader, writer = await open_accepted(sock, None, self.settings.timeouts.connect)
-        await self._inbound_stream(
-            reader, writer, tracked, None, port, "http1" if proto is Protocol.HTTP1 else "opaque"
+        await self._inbound_stream(reader, writer, tracked, None, port, protocol, _peer_ip(sock))
+
+    async def _refuse_http(self, sock: socket.socket, reason: str) -> None:
+        _reader, writer = await open_accepted(sock, None, self.settings.timeouts.connect)
+        body = b"connection refused by the inbound policy\n"
+        writer.write(
+            b"HTTP/1.1 403 Forbidden\r\nContent-Length: %d\r\nConnection: close\r\n%s: %s\r\n\r\n%s"
+            % (len(body), PROXY_ERROR_HEADER, reason.encode(), body)
         )
+        with contextlib.suppress(ConnectionError, OSError):
+            await writer.drain()
+        await close_writer(writer)
+
+    def _admit_connection(self, port: int, client_id: str | None, peer_ip: str | None, protocol: str) -> bool:
+        """Opaque connections are judged here; HTTP is judged per request so a refusal can be a 403."""
+        if protocol == "http1":
+            return True
+        verdict = self.authz.connection(port, client_id, peer_ip)
+        self.metrics.count("inbound_tcp_authz_allow" if verdict.allowed else "inbound_tcp_authz_deny", verdict.labels())
+        if not verdict.allowed:
+            self.metrics.count("inbound_connections_refused", (("reason", verdict.decision.reason),))
+            d = verdict.decision
+            log.info("inbound connection to port %d refused: %s (%s)", port, d.reason, d.rule)
+        return verdict.allowed
 
     async def _inbound_mtls(self, sock: socket.socket, tracked: _Tracked, ctx: ssl.SSLContext) -> None:
         try:
@@ -338,7 +370,12 @@ class ProxyApp:
             await close_writer(writer)
             return
         header, _ = decoded
-        await self._inbound_stream(reader, writer, tracked, client_id, header.port, header.protocol)
+        peer = writer.get_extra_info("peername")
+        peer_ip = str(peer[0]) if peer else None
+        if not self._admit_connection(header.port, client_id, peer_ip, header.protocol):
+            await close_writer(writer)
+            return
+        await self._inbound_stream(reader, writer, tracked, client_id, header.port, header.protocol, peer_ip)
 
     async def _inbound_stream(
         self,
@@ -348,6 +385,7 @@ class ProxyApp:
         client_id: str | None,
         port: int,
         protocol: str,
+        peer_ip: str | None,
     ) -> None:
         count = ByteCount()
         conn_labels = self._conn_labels("inbound", "src", client_id, "not_provided_by_remote")
@@ -365,6 +403,15 @@ class ProxyApp:
                         peer_identity=client_id,
                         no_tls_reason="not_provided_by_remote",
                     )
+                    verdict = self.authz.request(port, client_id, peer_ip, request)
+                    self.metrics.count(
+                        "inbound_http_authz_allow" if verdict.allowed else "inbound_http_authz_deny", verdict.labels()
+                    )
+                    if not verdict.allowed:
+                        await body.drain()
+                        self.metrics.request(labels)
+                        self.metrics.response(labels, 403, 0.0, failed=True)
+                        return error_response(403, "Forbidden", f"unauthorized: {verdict.decision.reason}")
                     return await self._guard(
                         labels, lambda: self.inbound.forward_local(request, body, app_host, port, labels)
                     )

@@ -6,11 +6,18 @@ import asyncio
 import contextlib
 import logging
 import signal
+import ssl
 
+from prometheus_client import CollectorRegistry
+
+from mesh.identity_client import Credentials
+from mesh.identity_client.errors import IdentityClientError
+
+from . import control
 from .app import ProxyApp
 from .errors import ConfigError, ProxyError
 from .identity import FileIdentitySource
-from .resolver import FileResolver, ServiceTable, Subscription, UpdateCallback
+from .resolver import FileResolver, Resolver, ServiceTable, Subscription, UpdateCallback
 from .settings import ProxySettings, parse_settings
 
 log = logging.getLogger("mesh.proxy")
@@ -48,15 +55,41 @@ def build_identity(settings: ProxySettings) -> FileIdentitySource:
 
 async def serve(settings: ProxySettings) -> None:
     identity = build_identity(settings)
+    registry = CollectorRegistry(auto_describe=False)
+
+    def certified(_creds: Credentials) -> None:
+        identity.refresh()  # the new cert.pem is on disk: load it now rather than at the next poll
+
+    certifier = control.identity_client(settings, registry, certified)
+    if certifier is not None:
+        try:
+            certifier.start()  # our key, written 0600 next to where the certificate will land
+        except IdentityClientError as e:
+            raise ConfigError(str(e)) from e
     identity.refresh()
-    resolver: FileResolver | _NoResolver
-    resolver = FileResolver(settings.resolver_file, settings.timeouts) if settings.resolver_file else _NoResolver()
+    app: ProxyApp | None = None
+
+    def client_tls() -> ssl.SSLContext | None:
+        return app.tls.client if app is not None and app.tls is not None else None
+
+    destination = control.destination_client(settings, client_tls)
+    resolver: Resolver
+    if destination is not None:
+        resolver = destination
+    elif settings.resolver_file:
+        resolver = FileResolver(settings.resolver_file, settings.timeouts)
+    else:
+        resolver = _NoResolver()
     app = ProxyApp(settings, identity, resolver)
+    app.metrics.registries.append(registry)
+    if destination is not None and destination.config.pod is not None:
+        destination.inbound_policy(app.authz.update)
     await app.start()
     log.info(
-        "proxy listening: inbound %s, outbound %s, admin %s",
+        "proxy (%s) listening: inbound %s, outbound %s, admin %s",
+        settings.mode,
         app.address("inbound"),
-        app.address("outbound"),
+        app.address("outbound") if settings.mode != "gateway" else "-",
         app.address("admin"),
     )
     loop = asyncio.get_running_loop()
@@ -64,6 +97,10 @@ async def serve(settings: ProxySettings) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(app.shutdown()))
     watchers = [asyncio.ensure_future(identity.watch())]
+    if certifier is not None:
+        watchers.append(asyncio.ensure_future(certifier.run()))
+    if destination is not None:
+        watchers.append(asyncio.ensure_future(destination.run()))
     if isinstance(resolver, FileResolver):
         watchers.append(asyncio.ensure_future(resolver.watch()))
     try:

@@ -107,6 +107,8 @@ class MetricsStore:
         self.counters: dict[str, dict[Labels, float]] = {}
         self.gauge_sources: dict[str, tuple[str, GaugeSource]] = {}
         self.live: dict[int, tuple[Labels, Counted]] = {}
+        # Registries of parts kept by prometheus_client itself (the identity client's metrics).
+        self.registries: list[CollectorRegistry] = []
         self._next_token = 0
 
     @staticmethod
@@ -225,4 +227,4 @@ def exposition(store: MetricsStore) -> bytes:
     """The Prometheus text format of everything in ``store``."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StoreCollector(store))
-    return generate_latest(registry)
+    return generate_latest(registry) + b"".join(generate_latest(r) for r in store.registries)
