@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .backends import Backend, choose_backend, group_backends
 from .balancer import Balancer
 from .breaker import Breaker, BreakerConfig, BreakerState
 from .errors import (
@@ -68,17 +69,28 @@ class ServiceState:
         self.breakers: dict[Endpoint, Breaker] = {}
         self.budget = RetryBudget()
         self.resolution: Resolution | None = None
+        self.answered = False  # the resolver has said something (even "unknown") about the target
+        self.backends: tuple[Backend, ...] = ()
         self.config = ServiceConfig(name=target, timeouts=default_timeouts)
         self.last_used = clock()
+        # Per-service breaker settings, when the resolver knows any (destination: Service annotations).
+        self._breaker_for: Callable[[str], BreakerConfig | None] | None = getattr(resolver, "breaker", None)
         self._sub: Subscription = resolver.resolve(target, self._update)
 
     def _update(self, resolution: Resolution | None) -> None:
         self.resolution = resolution
+        self.answered = True
         if resolution is None:
             self.balancer.update([])
             self.breakers = {}
+            self.backends = ()
             return
         self.config = resolution.service
+        self.backends = group_backends(resolution.endpoints)
+        wanted = self._breaker_for(self.target) if self._breaker_for is not None else None
+        if wanted is not None and wanted != self._breaker_config:
+            self._breaker_config = wanted
+            self.breakers = {}
         self.balancer.update((ep, ep.weight) for ep in resolution.endpoints)
         self.breakers = {
             ep: self.breakers.get(ep) or Breaker(self._breaker_config, self._rng) for ep in resolution.endpoints
@@ -93,11 +105,21 @@ class ServiceState:
         if not self.breakers:
             raise NoEndpoints(f"{self.target} has no endpoints")
         now = self._clock()
+        scope: frozenset[Endpoint] | None = None
+        if len(self.backends) > 1:
+            # A traffic split: the backend is drawn by weight, the balancer works within it.
+            b = choose_backend(
+                self.backends, self._rng, lambda ep: ep not in avoid and self.breakers[ep].available(now)
+            )
+            b = b or choose_backend(self.backends, self._rng, lambda ep: self.breakers[ep].available(now))
+            scope = b.endpoints if b is not None else None
         chosen = None
         if avoid:
-            chosen = self.balancer.pick(lambda ep: ep not in avoid and self.breakers[ep].available(now))
+            chosen = self.balancer.pick(
+                lambda ep: (scope is None or ep in scope) and ep not in avoid and self.breakers[ep].available(now)
+            )
         if chosen is None:
-            chosen = self.balancer.pick(lambda ep: self.breakers[ep].available(now))
+            chosen = self.balancer.pick(lambda ep: (scope is None or ep in scope) and self.breakers[ep].available(now))
         if chosen is None or not self.breakers[chosen].acquire(now):
             raise NoEndpoints(f"every endpoint of {self.target} is ejected")
         return chosen
@@ -140,6 +162,7 @@ class OutboundRouter:
         breaker_config: BreakerConfig | None = None,
         clock: Clock = time.monotonic,
         rng: random.Random | None = None,
+        resolve_wait: float = 0.0,
     ) -> None:
         self._resolver = resolver
         self._pool = pool
@@ -149,6 +172,7 @@ class OutboundRouter:
         self._clock = clock
         self._rng = rng or random.Random()
         self.services: dict[str, ServiceState] = {}
+        self.resolve_wait = resolve_wait
 
     MAX_UNRESOLVED = 1000
 
@@ -181,8 +205,8 @@ class OutboundRouter:
                 state.cancel()
                 del self.services[target]
 
-    def route(self, request: Request, original_dst: tuple[str, int] | None) -> ServiceState | None:
-        """The destination for ``request``: its authority if known to the resolver, else the original address."""
+    @staticmethod
+    def _candidates(request: Request, original_dst: tuple[str, int] | None) -> list[str]:
         host = request.header(b"host")
         candidates: list[str] = []
         if host:
@@ -192,11 +216,39 @@ class OutboundRouter:
             candidates.append(authority)
         if original_dst is not None:
             candidates.append(format_address(*original_dst))
-        for target in candidates:
+        return candidates
+
+    def route(self, request: Request, original_dst: tuple[str, int] | None) -> ServiceState | None:
+        """The destination for ``request``: its authority if known to the resolver, else the original address."""
+        for target in self._candidates(request, original_dst):
             state = self.service(target)
             if state.resolution is not None:
                 return state
         return None
+
+    async def route_resolved(
+        self, request: Request, original_dst: tuple[str, int] | None, limit: float
+    ) -> ServiceState | None:
+        """``route``, but a target never heard of is given up to ``limit`` seconds to resolve.
+
+        Without this the first request to a new destination would go out
+        unresolved (plaintext, unbalanced) while its subscription is in flight.
+        """
+        state = self.route(request, original_dst)
+        wait = getattr(self._resolver, "wait_resolved", None)
+        if state is not None or wait is None or limit <= 0:
+            return state
+        states = (self.services.get(t) for t in self._candidates(request, original_dst))
+        pending = [s for s in states if s is not None and not s.answered]
+        if not pending:
+            return None
+        try:
+            async with asyncio.timeout(limit):
+                for s in pending:
+                    await wait(s.target)
+        except TimeoutError:
+            log.info("no answer about %s within %.1fs; forwarding unresolved", pending[0].target, limit)
+        return self.route(request, original_dst)
 
     def labels(self, state: ServiceState | None, authority: str, server_id: str | None, ep: Endpoint | None) -> Labels:
         config = state.config if state else None
@@ -213,7 +265,7 @@ class OutboundRouter:
     async def handle(
         self, request: Request, body: RequestBody, original_dst: tuple[str, int] | None
     ) -> OutgoingResponse:
-        state = self.route(request, original_dst)
+        state = await self.route_resolved(request, original_dst, self.resolve_wait)
         authority = (request.header(b"host") or b"").decode("latin-1")
         started = time.monotonic()
         if state is None:
