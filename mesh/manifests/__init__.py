@@ -15,6 +15,7 @@ webhook's serving certificate, chained to the trust anchors the webhook's
 from mesh.manifests._components import destination, disruption_budget, gateway, identity, injector
 from mesh.manifests._config import WEBHOOK_CONFIGURATION, namespace, proxy_config, proxy_settings, trust_bundle, webhook
 from mesh.manifests._crds import MULTICLUSTER_GROUP, POLICY_GROUP, crds
+from mesh.manifests._demo import DEMO_NAMESPACE, DemoParams, demo
 from mesh.manifests._links import link
 from mesh.manifests._meta import (
     INJECTOR_TLS_SECRET,
@@ -54,6 +55,9 @@ def mesh_objects(p: MeshParams) -> list[Obj]:
 
 
 __all__ = [
+    "DEMO_NAMESPACE",
+    "DemoParams",
+    "demo",
     "GATEWAY_PORT",
     "IMAGE_REPOSITORY",
     "INJECTOR_TLS_SECRET",

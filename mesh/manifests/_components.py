@@ -203,14 +203,26 @@ def injector(p: MeshParams) -> list[Obj]:
 
 
 def gateway(p: MeshParams) -> list[Obj]:
-    """The multicluster gateway: a proxy in gateway mode, reachable from the linked clusters."""
-    args = ["proxy", "--mode=gateway", f"--inbound-listen=0.0.0.0:{GATEWAY_PORT}",
-            f"--admin-listen=0.0.0.0:{PROXY_ADMIN_PORT}", f"--config={PROXY_CONFIG_DIR}/{PROXY_CONFIG_KEY}",
-            f"--identity-name={p.identity_name('gateway')}"]
+    """The multicluster gateway: a proxy in gateway mode, reachable from the linked clusters.
+
+    It is a proxy like any sidecar (same flags), with its own identity certified by identity.
+    """
+    args = ["proxy", "--mode=gateway", f"--inbound-addr=0.0.0.0:{GATEWAY_PORT}",
+            f"--admin-addr=0.0.0.0:{PROXY_ADMIN_PORT}", f"--identity-dir={IDENTITY_DIR}",
+            f"--trust-bundle={TRUST_DIR}/{TRUST_BUNDLE_KEY}", f"--token-path={TOKEN_DIR}/token",
+            f"--identity-name={p.identity_name('gateway')}",
+            f"--identity-addr={p.service_host('identity')}:{IDENTITY_PORT}",
+            f"--identity-server-name={p.identity_name('identity')}",
+            f"--destination-addr={p.service_host('destination')}:{DESTINATION_PORT}",
+            f"--destination-server-name={p.identity_name('destination')}",
+            "--default-inbound-policy=all-authenticated", f"--log-level={p.log_level}"]
     container = _container(p, "gateway", args, [("mtls", GATEWAY_PORT), ("admin", PROXY_ADMIN_PORT)],
-                           [("proxy-config", PROXY_CONFIG_DIR), ("trust-anchors", TRUST_DIR)], PROXY_ADMIN_PORT)
-    volumes = [_volume_config("proxy-config", PROXY_CONFIGMAP),
-               _volume_config("trust-anchors", TRUST_BUNDLE_CONFIGMAP)]
+                           [("trust-anchors", TRUST_DIR), ("identity", IDENTITY_DIR), ("identity-token", TOKEN_DIR)],
+                           PROXY_ADMIN_PORT)
+    volumes = [_volume_config("trust-anchors", TRUST_BUNDLE_CONFIGMAP),
+               {"name": "identity", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+               {"name": "identity-token", "projected": {"sources": [{"serviceAccountToken": {
+                   "audience": TOKEN_AUDIENCE, "expirationSeconds": 86400, "path": "token"}}]}}]
     svc = service(p, "gateway", [("mtls", GATEWAY_PORT, GATEWAY_PORT), ("admin", PROXY_ADMIN_PORT, PROXY_ADMIN_PORT)],
                   service_type="LoadBalancer")
     if p.gateway_address:

@@ -1,0 +1,119 @@
+"""The demo application: a meshed namespace with web -> api -> backend and a steady trickle of load.
+
+Every tier is ``meshfleet demo-app`` with its own ServiceAccount, so each
+hop has a distinct mesh identity to check and authorize. ``api`` is two
+Deployments, ``api-v1`` and ``api-v2``, behind three Services: ``api``
+(both versions), ``api-v1`` and ``api-v2`` (one each), so an HTTPRoute on
+``api`` can split traffic between the versions. The namespace carries
+``meshfleet.io/inject: enabled``: the injector meshes every pod in it.
+
+The app containers have no probes on purpose: a probe comes from the node
+as plaintext, and a policy that admits only mesh identities (the kind the
+demo exists to show) would refuse it and keep the pod from being Ready.
+The proxy's own readiness stands for the pod.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mesh.manifests._meta import Obj
+from mesh.manifests._params import IMAGE_REPOSITORY
+
+DEMO_NAMESPACE = "demo"
+DEMO_PORT = 8080
+INJECT_LABEL = "meshfleet.io/inject"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoParams:
+    version: str  # of the image, the mesh's own
+    namespace: str = DEMO_NAMESPACE
+    api_replicas: int = 1
+    load_rps: float = 0.0  # a load generator's requests per second to web; 0 renders none
+
+    @property
+    def image(self) -> str:
+        return f"{IMAGE_REPOSITORY}:{self.version}"
+
+    def url(self, service: str) -> str:
+        return f"http://{service}.{self.namespace}.svc.cluster.local:{DEMO_PORT}/"
+
+
+def _labels(app: str, **more: str) -> dict[str, str]:
+    return {"app": app, "app.kubernetes.io/part-of": "meshfleet-demo", **more}
+
+
+def _meta(p: DemoParams, name: str, labels: dict[str, str]) -> Obj:
+    return {"name": name, "namespace": p.namespace, "labels": labels}
+
+
+def _service_account(p: DemoParams, name: str) -> Obj:
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(p, name, _labels(name))}
+
+
+def _deployment(p: DemoParams, name: str, sa: str, pod_labels: dict[str, str], args: list[str],
+                replicas: int = 1) -> Obj:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(p, name, pod_labels),
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": pod_labels},
+            "template": {
+                "metadata": {"labels": pod_labels},
+                "spec": {
+                    "serviceAccountName": sa,
+                    "terminationGracePeriodSeconds": 5,
+                    "containers": [{
+                        "name": "app",
+                        "image": p.image,
+                        "imagePullPolicy": "IfNotPresent",
+                        "args": ["demo-app", *args],
+                        "ports": [{"name": "http", "containerPort": DEMO_PORT, "protocol": "TCP"}],
+                        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
+                    }],
+                },
+            },
+        },
+    }
+
+
+def _service(p: DemoParams, name: str, selector: dict[str, str]) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(p, name, _labels(name)),
+        "spec": {"selector": selector,
+                 "ports": [{"name": "http", "port": DEMO_PORT, "targetPort": DEMO_PORT, "protocol": "TCP"}]},
+    }
+
+
+def demo(p: DemoParams) -> list[Obj]:
+    """Every object of the demo namespace, in no particular order."""
+    ns = {"apiVersion": "v1", "kind": "Namespace",
+          "metadata": {"name": p.namespace, "labels": {INJECT_LABEL: "enabled",
+                                                        "app.kubernetes.io/part-of": "meshfleet-demo"}}}
+    port = [f"--port={DEMO_PORT}"]
+    objects: list[Obj] = [ns]
+    for sa in ("web", "api", "backend"):
+        objects.append(_service_account(p, sa))
+    objects += [
+        _deployment(p, "web", "web", _labels("web"), ["--name=web", *port, f"--downstream={p.url('api')}"]),
+        _deployment(p, "api-v1", "api", _labels("api", version="v1"),
+                    ["--name=api-v1", *port, f"--downstream={p.url('backend')}"], p.api_replicas),
+        _deployment(p, "api-v2", "api", _labels("api", version="v2"),
+                    ["--name=api-v2", *port, f"--downstream={p.url('backend')}"]),
+        _deployment(p, "backend", "backend", _labels("backend"), ["--name=backend", *port, "--latency=uniform:1-5"]),
+        _service(p, "web", {"app": "web"}),
+        _service(p, "api", {"app": "api"}),
+        _service(p, "api-v1", {"app": "api", "version": "v1"}),
+        _service(p, "api-v2", {"app": "api", "version": "v2"}),
+        _service(p, "backend", {"app": "backend"}),
+    ]
+    if p.load_rps > 0:
+        objects.append(_service_account(p, "loadgen"))
+        objects.append(_deployment(p, "loadgen", "loadgen", _labels("loadgen"),
+                                   ["--name=loadgen", *port, f"--load={p.load_rps:g}", f"--downstream={p.url('web')}"]))
+    return objects
