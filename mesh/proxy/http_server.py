@@ -171,6 +171,19 @@ class RequestBody:
             yield piece
 
 
+class BodyStream(AsyncIterator[bytes]):
+    """A streamed body that may already hold some of its bytes.
+
+    ``write_response`` asks ``take_ready`` before writing the head, so a small
+    body parsed together with its head leaves in the same write (one system
+    call, one TLS record) instead of one write per piece.
+    """
+
+    def take_ready(self) -> tuple[bytes, bool]:
+        """Bytes available without waiting, and whether they end the body."""
+        return b"", False
+
+
 @dataclass(slots=True)
 class OutgoingResponse:
     status: int
@@ -226,9 +239,19 @@ async def write_response(conn: DownstreamConnection, request: Request, resp: Out
         headers.append((b"Transfer-Encoding", b"chunked"))
     else:
         headers.append((b"Connection", b"close"))  # HTTP/1.0 with unknown length: close delimits
-    conn.write(serialize_response_head(resp.status, resp.reason, headers))
+    out = serialize_response_head(resp.status, resp.reason, headers)
+    stream = resp.stream
+    if isinstance(stream, BodyStream):
+        ready, ended = stream.take_ready()
+        if ready:
+            out += encode_chunk(ready) if chunked else ready
+        if ended:
+            conn.write(out + LAST_CHUNK if chunked else out)
+            await conn.writer.drain()
+            return True
+    conn.write(out)
     try:
-        async for piece in resp.stream:
+        async for piece in stream:
             conn.write(encode_chunk(piece) if chunked else piece)
             await conn.writer.drain()
     except (HttpError, ConnectionError, OSError, TimeoutError):

@@ -14,11 +14,12 @@ import logging
 import ssl
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import ConnectFailed, HttpError, PeerIdentityRefused, UpstreamProtocolError
 from .http1 import Data, EndOfMessage, Event, Framing, Response, ResponseReader, Upgraded
+from .http_server import BodyStream
 from .identity import peer_identity
 from .netio import ByteCount, close_writer
 from .transport_header import TransportHeader
@@ -104,15 +105,29 @@ class UpstreamConnection:
                 return event
             raise UpstreamProtocolError(f"expected a response head, got {type(event).__name__}")
 
-    async def body(self, idle_timeout: float) -> AsyncIterator[bytes]:
-        while True:
-            event = await self._next_event(idle_timeout)
+    def body(self, idle_timeout: float) -> ResponseBody:
+        """The body of the response just read by ``read_head``."""
+        return ResponseBody(self, idle_timeout)
+
+    def take_parsed_body(self) -> tuple[bytes, bool]:
+        """Body bytes already parsed (no waiting), and whether the body ended with them."""
+        events = self._events
+        if not events:
+            return b"", False
+        pieces: list[bytes] = []
+        ended = False
+        while events:
+            event = events[0]
             if isinstance(event, Data):
-                yield event.data
+                pieces.append(event.data)
             elif isinstance(event, EndOfMessage):
-                return
+                ended = True
+                del events[0]
+                break
             else:
-                raise UpstreamProtocolError(f"unexpected {type(event).__name__} in a response body")
+                break  # left for the iterator to report
+            del events[0]
+        return b"".join(pieces), ended
 
     def take_upgrade_trailing(self) -> bytes:
         """After a 101: bytes the backend already sent into the tunnel (parsed with the head)."""
@@ -139,6 +154,36 @@ class UpstreamConnection:
         self._closed = True
         await close_writer(self.writer)
         self._on_close(self)
+
+
+class ResponseBody(BodyStream):
+    """A response body read from an upstream connection, piece by piece."""
+
+    __slots__ = ("_conn", "_idle_timeout", "_done")
+
+    def __init__(self, conn: UpstreamConnection, idle_timeout: float) -> None:
+        self._conn = conn
+        self._idle_timeout = idle_timeout
+        self._done = False
+
+    def take_ready(self) -> tuple[bytes, bool]:
+        if self._done:
+            return b"", True
+        data, ended = self._conn.take_parsed_body()
+        self._done = ended
+        return data, ended
+
+    async def __anext__(self) -> bytes:
+        if self._done:
+            raise StopAsyncIteration
+        event = await self._conn._next_event(self._idle_timeout)
+        if isinstance(event, Data):
+            return event.data
+        if isinstance(event, EndOfMessage):
+            self._done = True
+            raise StopAsyncIteration
+        self._done = True
+        raise UpstreamProtocolError(f"unexpected {type(event).__name__} in a response body")
 
 
 class ConnectionPool:
