@@ -32,7 +32,9 @@ def _request(path: str = "/", host: bytes = b"api.shop.svc.cluster.local:8080") 
 # -- settings -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("policy", ["all-unauthenticated", "all-authenticated", "cluster-authenticated", "deny", "audit"])
+@pytest.mark.parametrize(
+    "policy", ["all-unauthenticated", "all-authenticated", "cluster-authenticated", "deny", "audit"]
+)
 def test_every_default_policy_the_injector_may_set_is_accepted(policy: str) -> None:
     assert policy in POLICIES
     assert parse_settings([f"--default-inbound-policy={policy}"]).default_inbound_policy == policy
@@ -86,7 +88,8 @@ def test_gateway_mode_accepts_what_the_manifests_render() -> None:
     s = parse_settings(args[1:])
     assert s.mode == "gateway"
     assert s.identity_name == "gateway.meshfleet.serviceaccount.identity.meshfleet.cluster.local"
-    assert s.destination_addr is not None and s.identity_addr is not None
+    assert s.destination_addr is not None
+    assert s.identity_addr is not None
 
 
 # -- inbound authorization ---------------------------------------------------------------------------
@@ -199,7 +202,8 @@ async def test_a_new_target_waits_for_its_first_answer_instead_of_passing_throug
 
     asyncio.get_running_loop().create_task(answer())
     state = await router.route_resolved(_request(), ("10.96.0.5", 8080), 2.0)
-    assert state is not None and state.target == target
+    assert state is not None
+    assert state.target == target
 
 
 async def test_waiting_is_bounded_when_nothing_answers() -> None:
