@@ -17,6 +17,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 # Subcommands whose own modules parse their arguments: name -> (module, function, help).
 _DELEGATED: dict[str, tuple[str, str, str]] = {
+    "up": ("fleet.quickstart", "up_main", "the local fleet, the example fleet reconciled from Git, the dashboard"),
     "reconcile": ("fleet.reconcile.cli", "reconcile_main", "converge every cluster to the repository once"),
     "watch": ("fleet.reconcile.cli", "watch_main", "keep every cluster converged (poll, webhook, SIGHUP)"),
     "diff": ("fleet.reconcile.cli", "diff_main", "what a reconcile would change, per object per cluster"),

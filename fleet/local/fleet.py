@@ -39,6 +39,7 @@ APISERVER_TIMEOUT = 120.0
 CONTROLLER_TIMEOUT = 60.0
 PODLET_TIMEOUT = 90.0
 _PORT_RETRIES = 3
+FLEET_EXTRAS = ("fleet-repo", "keystore", "rollout", "git-cache", "status.json", "watch.log", "webhook.secret")
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +291,15 @@ class LocalFleet:
 
     # ---- down / status -------------------------------------------------------------------------
 
+    def add_service(self, name: str, rec: ProcessRecord) -> None:
+        """Record a fleet-wide process so that ``down`` stops it with the clusters."""
+        self.state.services[name] = rec
+        self.state.save()
+
     async def down(self, keep: bool = False) -> None:
+        await asyncio.to_thread(process.stop, list(self.state.services.values()))
+        self.state.services.clear()
+        self.state.save()
         everything = [p for c in self.state.clusters.values() for p in c.processes]
         await asyncio.to_thread(process.stop, everything)
         await asyncio.to_thread(self._remove_pod_leftovers)
@@ -301,6 +310,12 @@ class LocalFleet:
         self.state.clusters.clear()
         self.state.kubeconfig.unlink(missing_ok=True)
         self.state.file.unlink(missing_ok=True)
+        for extra in FLEET_EXTRAS:  # what `meshfleet up` keeps next to the clusters
+            path = self.state.root / extra
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             (self.state.root / "clusters").rmdir()
 

@@ -77,6 +77,8 @@ class FleetState:
 
     root: Path
     clusters: dict[str, ClusterRecord] = field(default_factory=dict)
+    # Fleet-wide processes started next to the clusters (the watcher of `meshfleet up`).
+    services: dict[str, ProcessRecord] = field(default_factory=dict)
 
     @property
     def file(self) -> Path:
@@ -97,6 +99,7 @@ class FleetState:
         try:
             data = json.loads(state.file.read_text())
             state.clusters = {c["name"]: ClusterRecord.from_json(c) for c in data["clusters"]}
+            state.services = {s["component"]: ProcessRecord.from_json(s) for s in data.get("services", [])}
         except (ValueError, KeyError, TypeError, AssertionError) as e:
             raise FleetStateError(f"{state.file}: not a local fleet record ({e}); remove it to start over") from e
         return state
@@ -104,7 +107,8 @@ class FleetState:
     def save(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = self.file.with_suffix(".tmp")
-        doc = {"version": 1, "clusters": [c.to_json() for c in sorted(self.clusters.values(),
-                                                                      key=lambda c: c.index)]}
+        doc = {"version": 1,
+               "clusters": [c.to_json() for c in sorted(self.clusters.values(), key=lambda c: c.index)],
+               "services": [s.to_json() for _, s in sorted(self.services.items())]}
         tmp.write_text(json.dumps(doc, indent=2) + "\n")
         tmp.replace(self.file)
