@@ -13,7 +13,6 @@ from prometheus_client import CollectorRegistry
 from mesh.identity_client import Credentials
 from mesh.identity_client.errors import IdentityClientError
 
-from . import control
 from .app import ProxyApp
 from .errors import ConfigError, ProxyError
 from .identity import FileIdentitySource
@@ -54,6 +53,10 @@ def build_identity(settings: ProxySettings) -> FileIdentitySource:
 
 
 async def serve(settings: ProxySettings) -> None:
+    # Imported here: the control-plane clients import proxy value modules, so importing them while
+    # ``mesh.proxy`` itself is initialising would be circular.
+    from . import control
+
     identity = build_identity(settings)
     registry = CollectorRegistry(auto_describe=False)
 
