@@ -36,3 +36,31 @@ def test_kubernetes_service_ip_is_first_address_of_service_range() -> None:
 def test_bad_names(names: tuple[str, ...], reason: str) -> None:
     with pytest.raises(TopologyError, match=reason):
         plan(names)
+
+
+def test_a_port_already_taken_is_never_handed_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from fleet.local import fleet as local_fleet
+
+    with socket.socket() as taken, socket.socket() as probe:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+        probe.close()
+        picks = iter([busy, free])
+        monkeypatch.setattr(local_fleet.random, "randrange", lambda _lo, _hi: next(picks))
+        assert local_fleet._PortPicker().one() == free
+
+
+def test_ports_are_picked_below_the_ephemeral_range() -> None:
+    from pathlib import Path
+
+    from fleet.local.fleet import _below_ephemeral_range
+
+    low, high = _below_ephemeral_range()
+    first = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    assert high <= first
+    assert low >= 1024
