@@ -93,18 +93,55 @@ def _announce(path: str, name: str) -> None:
         f.write(f"{name} {time.time_ns()}\n")
 
 
+async def _generate_load(cfg: DemoConfig, stats: Stats) -> None:
+    """Call every downstream ``load_rps`` times a second, open loop: a slow answer never delays the next call."""
+    timeout = aiohttp.ClientTimeout(total=cfg.downstream_timeout)
+    in_flight: set[asyncio.Task[None]] = set()
+    limit = max(1, int(cfg.load_rps * cfg.downstream_timeout))  # never more than one timeout's worth pending
+
+    async def one(session: aiohttp.ClientSession, url: str) -> None:
+        t0 = time.monotonic()
+        try:
+            async with session.get(url, timeout=timeout) as resp:
+                await resp.read()
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError):
+            status = 599  # no answer at all: counted apart from the statuses a server sends
+        stats.record(status, (time.monotonic() - t0) * 1000.0)
+
+    loop = asyncio.get_running_loop()
+    async with aiohttp.ClientSession() as session:
+        next_at = loop.time()
+        while True:
+            for url in cfg.downstream:
+                if len(in_flight) < limit:
+                    task = asyncio.ensure_future(one(session, url))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+            next_at += 1.0 / cfg.load_rps
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+
+
 async def serve(cfg: DemoConfig, stop: asyncio.Event) -> None:
-    runner = web.AppRunner(make_app(cfg), access_log=None)
+    app = make_app(cfg)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
+    load: asyncio.Task[None] | None = None
     try:
         await web.TCPSite(runner, cfg.host, cfg.port).start()
         print(f"demo-app {cfg.name}: listening on {cfg.host}:{cfg.port}", flush=True)
         if cfg.announce:
             await asyncio.to_thread(_announce, cfg.announce, cfg.name)
+        if cfg.load_rps > 0:
+            load = asyncio.ensure_future(_generate_load(cfg, app[_STATS]))
         if cfg.run_for is None:
             await stop.wait()
         else:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), cfg.run_for)
     finally:
+        if load is not None:
+            load.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await load
         await runner.cleanup()

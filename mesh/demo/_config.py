@@ -68,6 +68,7 @@ class DemoConfig:
     run_for: float | None = None
     exit_code: int = 0
     announce: str | None = None
+    load_rps: float = 0.0  # requests per second sent on its own to every downstream (a load generator)
 
 
 def _rate(text: str) -> float:
@@ -102,6 +103,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--run-for", type=float, metavar="SECONDS",
                    help="stop after this many seconds (a job-like or crashing workload)")
     p.add_argument("--exit-code", type=int, default=0, help="exit status after --run-for (default 0)")
+    p.add_argument("--load", type=float, default=0.0, metavar="RPS",
+                   help="also call every --downstream RPS times a second on its own: a load generator")
     p.add_argument("--announce", metavar="FILE",
                    help="append '<name> <unix-ns>' to FILE once listening (shows start order in examples)")
     return p
@@ -111,7 +114,11 @@ def parse_args(argv: list[str]) -> DemoConfig:
     ns = parser().parse_args(argv)
     if not 0 <= ns.port <= 65535:
         raise DemoConfigError(f"--port {ns.port}: not a TCP port")
+    if not 0 <= ns.load <= 10000:
+        raise DemoConfigError(f"--load {ns.load}: requests per second must be from 0 to 10000")
+    if ns.load and not ns.downstream:
+        raise DemoConfigError("--load needs at least one --downstream to send requests to")
     if ns.run_for is not None and ns.run_for < 0:
         raise DemoConfigError(f"--run-for {ns.run_for}: seconds cannot be negative")
     return DemoConfig(ns.name, ns.host, ns.port, ns.latency, ns.error_rate, tuple(ns.downstream),
-                      ns.downstream_timeout, ns.run_for, ns.exit_code, ns.announce)
+                      ns.downstream_timeout, ns.run_for, ns.exit_code, ns.announce, ns.load)

@@ -30,7 +30,7 @@ class DemoParams:
     version: str  # of the image, the mesh's own
     namespace: str = DEMO_NAMESPACE
     api_replicas: int = 1
-    load_rps: float = 0.0  # a load generator's requests per second to web; 0 renders none
+    load_rps: float = 5.0  # the load generator's requests per second to web; 0 renders none
 
     @property
     def image(self) -> str:
