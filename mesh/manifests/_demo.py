@@ -5,7 +5,9 @@ hop has a distinct mesh identity to check and authorize. ``api`` is two
 Deployments, ``api-v1`` and ``api-v2``, behind three Services: ``api``
 (both versions), ``api-v1`` and ``api-v2`` (one each), so an HTTPRoute on
 ``api`` can split traffic between the versions. The namespace carries
-``meshfleet.io/inject: enabled``: the injector meshes every pod in it.
+``meshfleet.io/inject: enabled``: the injector meshes every pod in it, and
+a copy of the trust bundle ConfigMap, which injected proxies mount from
+their own namespace.
 
 The app containers have no probes on purpose: a probe comes from the node
 as plaintext, and a policy that admits only mesh identities (the kind the
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mesh.manifests._meta import Obj
+from mesh.manifests._meta import TRUST_BUNDLE_CONFIGMAP, TRUST_BUNDLE_KEY, Obj
 from mesh.manifests._params import IMAGE_REPOSITORY
 
 DEMO_NAMESPACE = "demo"
@@ -28,6 +30,7 @@ INJECT_LABEL = "meshfleet.io/inject"
 @dataclass(frozen=True, slots=True)
 class DemoParams:
     version: str  # of the image, the mesh's own
+    trust_bundle_pem: bytes  # the injected proxies read it from a ConfigMap of their own namespace
     namespace: str = DEMO_NAMESPACE
     api_replicas: int = 1
     load_rps: float = 5.0  # the load generator's requests per second to web; 0 renders none
@@ -96,7 +99,10 @@ def demo(p: DemoParams) -> list[Obj]:
           "metadata": {"name": p.namespace, "labels": {INJECT_LABEL: "enabled",
                                                         "app.kubernetes.io/part-of": "meshfleet-demo"}}}
     port = [f"--port={DEMO_PORT}"]
-    objects: list[Obj] = [ns]
+    # Rendered with the mesh from the same bundle, so a trust rotation updates this copy too.
+    bundle = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(p, TRUST_BUNDLE_CONFIGMAP, _labels("mesh")),
+              "data": {TRUST_BUNDLE_KEY: p.trust_bundle_pem.decode("ascii")}}
+    objects: list[Obj] = [ns, bundle]
     for sa in ("web", "api", "backend"):
         objects.append(_service_account(p, sa))
     objects += [
