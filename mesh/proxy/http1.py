@@ -14,7 +14,8 @@ never reaches a backend (request smuggling).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -60,9 +61,12 @@ class Request:
     content_length: int | None
     keep_alive: bool
     upgrade: bool
+    # Lower-cased header names, index for index with ``headers``: computed once
+    # while parsing, so lookups and filtering never lower-case a name again.
+    names: tuple[bytes, ...] | None = None
 
     def header(self, name: bytes) -> bytes | None:
-        return header_value(self.headers, name)
+        return _lookup(self.headers, self.names, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +78,10 @@ class Response:
     framing: Framing
     content_length: int | None
     keep_alive: bool
+    names: tuple[bytes, ...] | None = None  # lower-cased, as in ``Request``
 
     def header(self, name: bytes) -> bytes | None:
-        return header_value(self.headers, name)
+        return _lookup(self.headers, self.names, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,13 +113,38 @@ def header_value(headers: Headers, name: bytes) -> bytes | None:
     return None
 
 
-def _header_values(headers: Headers, name: bytes) -> list[bytes]:
-    return [v for k, v in headers if k.lower() == name]
+def _lookup(headers: Headers, names: tuple[bytes, ...] | None, name: bytes) -> bytes | None:
+    if names is None:
+        return header_value(headers, name)
+    try:
+        return headers[names.index(name.lower())][1]
+    except ValueError:
+        return None
 
 
-def _parse_content_length(headers: Headers) -> int | None:
+def lower_names(headers: Headers) -> tuple[bytes, ...]:
+    return tuple([k.lower() for k, _ in headers])
+
+
+def _header_values(headers: Headers, name: bytes, names: Sequence[bytes] | None = None) -> list[bytes]:
+    if names is None:
+        return [v for k, v in headers if k.lower() == name]
+    if name not in names:
+        return []
+    return [v for (_, v), k in zip(headers, names, strict=True) if k == name]
+
+
+def _parse_content_length(headers: Headers, names: Sequence[bytes] | None = None) -> int | None:
+    if names is not None:
+        n = names.count(b"content-length")
+        if n == 0:
+            return None
+        if n == 1:  # the usual case, without building lists
+            single = headers[names.index(b"content-length")][1].strip()
+            if single.isdigit() and len(single) <= 18:
+                return int(single)
     values: list[bytes] = []
-    for raw in _header_values(headers, b"content-length"):
+    for raw in _header_values(headers, b"content-length", names):
         values.extend(part.strip() for part in raw.split(b","))
     if not values:
         return None
@@ -125,17 +155,17 @@ def _parse_content_length(headers: Headers) -> int | None:
     return int(values[0])
 
 
-def _transfer_codings(headers: Headers) -> list[bytes]:
+def _transfer_codings(headers: Headers, names: Sequence[bytes] | None = None) -> list[bytes]:
     codings: list[bytes] = []
-    for raw in _header_values(headers, b"transfer-encoding"):
+    for raw in _header_values(headers, b"transfer-encoding", names):
         codings.extend(c.strip().lower() for c in raw.split(b",") if c.strip())
     return codings
 
 
-def request_framing(headers: Headers) -> tuple[Framing, int | None]:
-    """Strict body framing of a request (RFC 9112 section 6.3)."""
-    codings = _transfer_codings(headers)
-    length = _parse_content_length(headers)
+def request_framing(headers: Headers, names: Sequence[bytes] | None = None) -> tuple[Framing, int | None]:
+    """Strict body framing of a request (RFC 9112 section 6.3); ``names`` are the lower-cased names if known."""
+    codings = _transfer_codings(headers, names)
+    length = _parse_content_length(headers, names)
     if codings:
         if length is not None:
             raise HttpError("both Transfer-Encoding and Content-Length")
@@ -147,12 +177,14 @@ def request_framing(headers: Headers) -> tuple[Framing, int | None]:
     return Framing.NONE, None
 
 
-def response_framing(headers: Headers, status: int, request_method: str) -> tuple[Framing, int | None]:
+def response_framing(
+    headers: Headers, status: int, request_method: str, names: Sequence[bytes] | None = None
+) -> tuple[Framing, int | None]:
     """Strict body framing of a response to ``request_method``."""
     if request_method == "HEAD" or 100 <= status < 200 or status in (204, 304):
         return Framing.NONE, None
-    codings = _transfer_codings(headers)
-    length = _parse_content_length(headers)
+    codings = _transfer_codings(headers, names)
+    length = _parse_content_length(headers, names)
     if codings:
         if length is not None:
             raise HttpError("both Transfer-Encoding and Content-Length")
@@ -206,7 +238,9 @@ class _Reader:
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self._in_head:
             return  # trailers after a chunked body are dropped, never forwarded
-        self._count(len(name) + len(value) + 4)
+        self._head_bytes += len(name) + len(value) + 4
+        if self._head_bytes > self._max_head:
+            self._fail(HeadersTooLarge(f"header section larger than {self._max_head} bytes"))
         self._headers.append((name, value))
 
     def on_body(self, body: bytes) -> None:
@@ -260,15 +294,19 @@ class RequestReader(_Reader):
 
     def on_headers_complete(self) -> None:
         headers = tuple(self._headers)
+        names = lower_names(headers)
         method = self._parser.get_method().decode("ascii")
         if method == "CONNECT":
             self._fail(UnsupportedHttp("CONNECT is not forwarded"))
-        if len(_header_values(headers, b"host")) > 1:
+        if names.count(b"host") > 1:
             self._fail(HttpError("more than one Host header"))
-        try:
-            framing, length = request_framing(headers)
-        except HttpError as e:
-            self._fail(e)
+        if b"transfer-encoding" in names or b"content-length" in names:
+            try:
+                framing, length = request_framing(headers, names)
+            except HttpError as e:
+                self._fail(e)
+        else:
+            framing, length = Framing.NONE, None
         self._in_head = False
         self._events.append(
             Request(
@@ -280,6 +318,7 @@ class RequestReader(_Reader):
                 content_length=length,
                 keep_alive=bool(self._parser.should_keep_alive()),
                 upgrade=bool(self._parser.should_upgrade()),
+                names=names,
             )
         )
 
@@ -325,9 +364,10 @@ class ResponseReader(_Reader):
             self.reusable = False
             return
         headers = tuple(self._headers)
+        names = lower_names(headers)
         status = int(self._parser.get_status_code())
         try:
-            framing, length = response_framing(headers, status, self._method)
+            framing, length = response_framing(headers, status, self._method, names)
         except HttpError as e:
             self._fail(e)
         self._framing = framing
@@ -342,6 +382,7 @@ class ResponseReader(_Reader):
                 framing=framing,
                 content_length=length,
                 keep_alive=keep_alive,
+                names=names,
             )
         )
         if self._method == "HEAD" and status >= 200:
@@ -372,55 +413,71 @@ class ResponseReader(_Reader):
 # -- serialising ---------------------------------------------------------------
 
 
-def _connection_tokens(headers: Headers) -> set[bytes]:
+def _connection_tokens(headers: Headers, names: Sequence[bytes] | None = None) -> set[bytes]:
     tokens: set[bytes] = set()
-    for value in _header_values(headers, b"connection"):
+    for value in _header_values(headers, b"connection", names):
         tokens.update(t.strip().lower() for t in value.split(b",") if t.strip())
     return tokens
 
 
 def forwardable_headers(
-    headers: Headers, *, drop: Iterable[bytes] = (), keep_upgrade: bool = False
+    headers: Headers,
+    *,
+    drop: Iterable[bytes] = (),
+    keep_upgrade: bool = False,
+    names: Sequence[bytes] | None = None,
 ) -> list[tuple[bytes, bytes]]:
-    """Headers minus hop-by-hop ones, minus those named in Connection and ``drop``."""
-    named = _connection_tokens(headers) | {d.lower() for d in drop}
-    kept: list[tuple[bytes, bytes]] = []
-    for name, value in headers:
-        lname = name.lower()
-        if keep_upgrade and lname == b"upgrade":
-            kept.append((name, value))
-            continue
-        if lname in HOP_BY_HOP or lname in named:
-            continue
-        kept.append((name, value))
+    """Headers minus hop-by-hop ones, minus those named in Connection and ``drop``.
+
+    ``names`` are the lower-cased header names when the caller has them
+    (``Request.names``); they spare lower-casing every name again.
+    """
+    if names is None:
+        names = [k.lower() for k, _ in headers]
+    excluded = HOP_BY_HOP
+    if b"connection" in names:
+        excluded = excluded | _connection_tokens(headers, names)
+    if drop:
+        excluded = excluded | {d.lower() for d in drop}
+    if keep_upgrade:
+        excluded = excluded - {b"upgrade"}
+    kept = [h for h, lname in zip(headers, names, strict=True) if lname not in excluded]
     if keep_upgrade:
         kept.append((b"Connection", b"upgrade"))
     return kept
 
 
+# A header name is an RFC 9110 token: visible ASCII except the separators that
+# matter on the wire here (colon; space, CR, LF and tab are outside the range).
+_TOKEN = re.compile(rb"[\x21-\x39\x3b-\x7e]+")
+_LINE_BREAK = re.compile(rb"[\r\n]")
+_TARGET = re.compile(rb"[\x21-\x7e\x80-\xff]+")
+
+
 def _check_token(value: bytes, what: str) -> None:
-    if not value or any(c in b" \r\n\t:" or c < 0x21 or c > 0x7E for c in value):
+    if _TOKEN.fullmatch(value) is None:
         raise HttpError(f"invalid {what}: {value!r}")
 
 
 def _head(first_line: bytes, headers: Iterable[tuple[bytes, bytes]]) -> bytes:
-    out = bytearray(first_line)
-    out += b"\r\n"
+    lines = [first_line]
     for name, value in headers:
-        _check_token(name, "header name")
-        if b"\r" in value or b"\n" in value:
+        if _TOKEN.fullmatch(name) is None:
+            raise HttpError(f"invalid header name: {name!r}")
+        if _LINE_BREAK.search(value) is not None:
             raise HttpError(f"header {name!r} value contains a line break")
-        out += name + b": " + value + b"\r\n"
-    out += b"\r\n"
-    return bytes(out)
+        lines.append(name + b": " + value)
+    lines.append(b"\r\n")
+    return b"\r\n".join(lines)
 
 
 def serialize_request_head(method: str, target: str, headers: Iterable[tuple[bytes, bytes]]) -> bytes:
-    _check_token(method.encode("ascii"), "method")
+    method_b = method.encode("ascii")
+    _check_token(method_b, "method")
     tgt = target.encode("latin-1")
-    if not tgt or any(c <= 0x20 or c == 0x7F for c in tgt):
+    if _TARGET.fullmatch(tgt) is None:
         raise HttpError(f"invalid request target: {target!r}")
-    return _head(method.encode("ascii") + b" " + tgt + b" HTTP/1.1", headers)
+    return _head(method_b + b" " + tgt + b" HTTP/1.1", headers)
 
 
 def serialize_response_head(status: int, reason: str, headers: Iterable[tuple[bytes, bytes]]) -> bytes:
