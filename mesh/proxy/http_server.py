@@ -29,7 +29,7 @@ from .http1 import (
     serialize_response_head,
     simple_response,
 )
-from .netio import ByteCount, close_writer, tunnel
+from .netio import ByteCount, ReadDeadline, close_writer, tunnel
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ class DownstreamConnection:
         self.options = options
         self.parser = RequestReader(options.max_head_bytes)
         self._events: deque[Event] = deque()
+        self._deadline = ReadDeadline(reader, "client") if reader is not None else None
         self.eof = False
         self.idle = True  # waiting for a request with nothing received: safe to close when draining
 
@@ -67,8 +68,7 @@ class DownstreamConnection:
         while not self._events:
             if self.eof:
                 return None
-            async with asyncio.timeout(wait):  # cheaper than wait_for: no extra task per read
-                data = await self.reader.read(65536)
+            data = await self._read(wait)
             if not data:
                 self.eof = True
                 return None
@@ -96,8 +96,7 @@ class DownstreamConnection:
                 timeout = started + self.options.head_timeout - loop.time()
                 if timeout <= 0:
                     raise TimeoutError("request head too slow")
-            async with asyncio.timeout(timeout):
-                data = await self.reader.read(65536)
+            data = await self._read(timeout)
             if not data:
                 self.eof = True
                 continue
@@ -106,6 +105,19 @@ class DownstreamConnection:
                 self.idle = False
             self.count.read += len(data)
             self._events.extend(self.parser.feed(data))
+
+    async def _read(self, wait: float) -> bytes:
+        deadline = self._deadline
+        assert deadline is not None
+        deadline.set_in(wait)
+        try:
+            return await self.reader.read(65536)
+        finally:
+            deadline.clear()
+
+    def close_timers(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
 
     def write(self, data: bytes) -> None:
         self.count.written += len(data)
@@ -328,6 +340,7 @@ async def serve_http1(
     except (ConnectionError, OSError, ssl.SSLError):
         return
     finally:
+        conn.close_timers()
         await close_writer(conn.writer)
 
 

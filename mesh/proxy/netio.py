@@ -18,6 +18,62 @@ class ByteCount:
     written: int = 0
 
 
+class ReadDeadline:
+    """A deadline for the reads of one stream, cheap enough to move on every read.
+
+    ``asyncio.timeout`` around each read schedules and cancels a loop timer
+    every time. Here one timer per connection stays scheduled and is only
+    moved when it fires early (the deadline moved later meanwhile) or when a
+    deadline earlier than the scheduled one is set. When a deadline passes
+    while set, the pending read fails with ``TimeoutError`` (and so does every
+    later read: the connection is done).
+    """
+
+    __slots__ = ("_loop", "_reader", "_deadline", "_timer", "_timer_at", "_what")
+
+    def __init__(self, reader: asyncio.StreamReader, what: str) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._reader = reader
+        self._deadline: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._what = what
+
+    def set(self, deadline: float) -> None:
+        """Reads from now on must complete by ``deadline`` (loop time)."""
+        self._deadline = deadline
+        if self._timer is None or self._timer_at > deadline:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_at = deadline
+            self._timer = self._loop.call_at(deadline, self._fire)
+
+    def set_in(self, seconds: float) -> None:
+        self.set(self._loop.time() + seconds)
+
+    def clear(self) -> None:
+        """No deadline until the next ``set``; the timer stays, firing finds nothing to do."""
+        self._deadline = None
+
+    def cancel(self) -> None:
+        self._deadline = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _fire(self) -> None:
+        self._timer = None
+        deadline = self._deadline
+        if deadline is None:
+            return
+        if self._loop.time() >= deadline:
+            self._deadline = None
+            self._reader.set_exception(TimeoutError(f"{self._what}: no data in time"))
+        else:
+            self._timer_at = deadline
+            self._timer = self._loop.call_at(deadline, self._fire)
+
+
 async def peek(sock: socket.socket, size: int, wait: float, enough: Callable[[bytes], bool]) -> bytes:
     """Look at the first bytes of ``sock`` without consuming them.
 

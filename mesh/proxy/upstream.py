@@ -21,7 +21,7 @@ from .errors import ConnectFailed, HttpError, PeerIdentityRefused, UpstreamProto
 from .http1 import Data, EndOfMessage, Event, Framing, Response, ResponseReader, Upgraded
 from .http_server import BodyStream
 from .identity import peer_identity
-from .netio import ByteCount, close_writer
+from .netio import ByteCount, ReadDeadline, close_writer
 from .transport_header import TransportHeader
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class UpstreamConnection:
         self.count = ByteCount()
         self.peer_identity = peer_identity(writer.get_extra_info("ssl_object"))
         self.parser = ResponseReader()
+        self._deadline = ReadDeadline(reader, "upstream")
         self._events: list[Event] = []
         self.reused = False
         self.last_used = time.monotonic()
@@ -69,8 +70,17 @@ class UpstreamConnection:
 
     async def _next_event(self, wait: float | None) -> Event:
         while not self._events:
-            async with asyncio.timeout(wait):
-                data = await self.reader.read(65536)
+            if wait is None:
+                data = await self.reader.read(65536)  # the caller's request timeout bounds the wait
+            else:
+                self._deadline.set_in(wait)
+                try:
+                    data = await self.reader.read(65536)
+                except TimeoutError:
+                    self.broken = True
+                    raise
+                finally:
+                    self._deadline.clear()
             if data:
                 self.saw_response_bytes = True
                 self.count.read += len(data)
@@ -152,6 +162,7 @@ class UpstreamConnection:
         if self._closed:
             return
         self._closed = True
+        self._deadline.cancel()
         await close_writer(self.writer)
         self._on_close(self)
 
