@@ -136,6 +136,8 @@ async def serve(cfg: DemoConfig, stop: asyncio.Event) -> None:
             load = asyncio.ensure_future(_generate_load(cfg, app[_STATS]))
         if cfg.run_for is None:
             await stop.wait()
+            # Clients learn of our going only once the endpoint is withdrawn; answer them until then.
+            await asyncio.sleep(cfg.shutdown_delay)
         else:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), cfg.run_for)

@@ -69,6 +69,7 @@ class DemoConfig:
     exit_code: int = 0
     announce: str | None = None
     load_rps: float = 0.0  # requests per second sent on its own to every downstream (a load generator)
+    shutdown_delay: float = 0.0  # keep serving this long after SIGTERM, while the endpoint is withdrawn
 
 
 def _rate(text: str) -> float:
@@ -105,6 +106,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--exit-code", type=int, default=0, help="exit status after --run-for (default 0)")
     p.add_argument("--load", type=float, default=0.0, metavar="RPS",
                    help="also call every --downstream RPS times a second on its own: a load generator")
+    p.add_argument("--shutdown-delay", type=float, default=0.0, metavar="SECONDS",
+                   help="after SIGTERM keep serving this long before stopping (lets clients stop sending first)")
     p.add_argument("--announce", metavar="FILE",
                    help="append '<name> <unix-ns>' to FILE once listening (shows start order in examples)")
     return p
@@ -118,7 +121,10 @@ def parse_args(argv: list[str]) -> DemoConfig:
         raise DemoConfigError(f"--load {ns.load}: requests per second must be from 0 to 10000")
     if ns.load and not ns.downstream:
         raise DemoConfigError("--load needs at least one --downstream to send requests to")
+    if ns.shutdown_delay < 0:
+        raise DemoConfigError(f"--shutdown-delay {ns.shutdown_delay}: seconds cannot be negative")
     if ns.run_for is not None and ns.run_for < 0:
         raise DemoConfigError(f"--run-for {ns.run_for}: seconds cannot be negative")
     return DemoConfig(ns.name, ns.host, ns.port, ns.latency, ns.error_rate, tuple(ns.downstream),
-                      ns.downstream_timeout, ns.run_for, ns.exit_code, ns.announce, ns.load)
+                      ns.downstream_timeout, ns.run_for, ns.exit_code, ns.announce, ns.load,
+                      ns.shutdown_delay)

@@ -98,7 +98,7 @@ def demo(p: DemoParams) -> list[Obj]:
     ns = {"apiVersion": "v1", "kind": "Namespace",
           "metadata": {"name": p.namespace, "labels": {INJECT_LABEL: "enabled",
                                                         "app.kubernetes.io/part-of": "meshfleet-demo"}}}
-    port = [f"--port={DEMO_PORT}"]
+    port = [f"--port={DEMO_PORT}", "--shutdown-delay=3"]
     # Rendered with the mesh from the same bundle, so a trust rotation updates this copy too.
     bundle = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(p, TRUST_BUNDLE_CONFIGMAP, _labels("mesh")),
               "data": {TRUST_BUNDLE_KEY: p.trust_bundle_pem.decode("ascii")}}
