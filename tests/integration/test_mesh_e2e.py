@@ -54,7 +54,8 @@ def _path(obj: dict[str, Any]) -> str:
     """The collection an object is created in."""
     kind, ns = obj["kind"], obj["metadata"].get("namespace")
     plural = {"Namespace": "namespaces", "ServiceAccount": "serviceaccounts", "Service": "services",
-              "Deployment": "deployments", "Pod": "pods"}.get(kind, kind.lower() + "s")
+              "Deployment": "deployments", "Pod": "pods", "ConfigMap": "configmaps",
+              "AuthorizationPolicy": "authorizationpolicies"}.get(kind, kind.lower() + "s")
     group = obj["apiVersion"]
     base = "/api/v1" if group == "v1" else f"/apis/{group}"
     return f"{base}/namespaces/{ns}/{plural}" if ns else f"{base}/{plural}"
