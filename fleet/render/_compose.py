@@ -12,7 +12,7 @@ import json
 
 from fleet.apply.plan import Obj, ordered, stamp
 from fleet.config import ClusterConfig, FleetConfig
-from mesh.manifests import ComponentResources, LinkTarget, MeshParams, mesh_objects
+from mesh.manifests import ComponentResources, DemoParams, LinkTarget, MeshParams, demo, mesh_objects
 
 FLEET_CONFIGMAP = "meshfleet-fleet"
 
@@ -74,6 +74,20 @@ def fleet_objects(config: FleetConfig, cluster: ClusterConfig) -> list[Obj]:
     }]
 
 
+def demo_enabled(cluster: ClusterConfig) -> bool:
+    """Whether the cluster's settings ask for the demo namespace.
+
+    ``demo`` is a boolean setting (``fleet.yaml`` ``spec.defaults`` or a
+    cluster's ``spec.overrides``); a configuration model without it renders no demo.
+    """
+    return getattr(cluster.settings, "demo", False) is True
+
+
+def demo_objects(config: FleetConfig, cluster: ClusterConfig) -> list[Obj]:
+    """The meshed demo namespace (web -> api -> backend, a load generator), at the mesh's version and bundle."""
+    return demo(DemoParams(version=config.mesh.version, trust_bundle_pem=config.trust_bundle_pem))
+
+
 def render_cluster(config: FleetConfig, name: str, revision: str) -> list[Obj]:
     """Every object ``name`` should hold at ``revision``, stamped and in apply order.
 
@@ -82,6 +96,8 @@ def render_cluster(config: FleetConfig, name: str, revision: str) -> list[Obj]:
     """
     cluster = config.cluster(name)
     objects = mesh_objects(mesh_params(config, cluster)) + fleet_objects(config, cluster)
+    if demo_enabled(cluster):
+        objects += demo_objects(config, cluster)
     return ordered(stamp(obj, cluster.name, revision) for obj in objects)
 
 
