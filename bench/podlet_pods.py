@@ -202,6 +202,21 @@ async def bench(state: Path, replicas: int, reference: int) -> None:
           f"({measured['pods_cpu'] / max(1, measured['pods']):.2f} s each)")
 
 
+def import_floor(times: int = 3) -> tuple[float, float]:
+    """(CPU seconds, MiB) of a bare interpreter importing the demo app: the least each container costs."""
+    import resource
+    import subprocess
+
+    cpus, rss = [], []
+    for _ in range(times):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, "-c", "import fleet.cli, mesh.demo._app"], check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        rss.append(after.ru_maxrss / 1024)
+    return statistics.median(cpus), max(rss)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--replicas", type=int, default=50)
@@ -210,8 +225,11 @@ def main() -> None:
     if os.geteuid() != 0:
         sys.exit("bench/podlet_pods.py: the podlet needs root (network and mount namespaces)")
     print(f"start: {load_note()}", file=sys.stderr)
+    cpu, mib = import_floor()
     with tempfile.TemporaryDirectory(prefix="mf-bench-pods-") as d:
         asyncio.run(bench(Path(d), args.replicas, args.reference))
+    print(f"reference: `python -c 'import fleet.cli, mesh.demo._app'` alone costs {cpu:.2f} s CPU (median of 3) "
+          f"and {mib:.0f} MiB peak; x {args.replicas} = {cpu * args.replicas:.1f} s CPU on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -24,8 +24,10 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import re
+import resource
 import socket
 import statistics
 import subprocess
@@ -66,7 +68,7 @@ def free_port() -> int:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]  # nearest rank
 
 
 def load_note() -> str:
@@ -467,14 +469,18 @@ def scale_part(n: int, concurrency: list[int]) -> None:
                 argv = [MESHFLEET, "reconcile", "--no-wait", "--repo", str(repo.root), "--kubeconfig",
                         str(kubeconfig), "--cache", str(tmp / "cache"), "--keystore", str(keystore),
                         "--state-dir", str(tmp / f"state-{round_}"), "--concurrency", str(conc), "-o", "json"]
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 t0 = time.monotonic()
                 proc = subprocess.run(argv, capture_output=True, text=True)
                 wall = time.monotonic() - t0
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
                 doc = json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else {}
                 applied = sum(1 for c in doc.get("clusters", []) if c.get("appliedRevision") == revision)
                 what = "first apply (creates everything)" if round_ == 0 else "new revision (updates every object)"
                 print(f"reconcile --no-wait, {n} clusters, --concurrency {conc}, {what}: {wall:.1f} s wall, "
-                      f"exit {proc.returncode}, {applied}/{n} clusters at the new revision")
+                      f"{cpu:.1f} s CPU of the reconcile process, exit {proc.returncode}, "
+                      f"{applied}/{n} clusters at the new revision")
                 if applied != n:
                     print(proc.stderr[-3000:])
     print(load_note())
@@ -487,7 +493,7 @@ def main() -> None:
     ap.add_argument("--commits", type=int, default=10)
     ap.add_argument("--text-sample", type=int, default=50, help="render: clusters whose text diff is timed")
     ap.add_argument("--noop-window", type=float, default=30.0)
-    ap.add_argument("--concurrency", default="4,10", help="scale: comma-separated --concurrency per round")
+    ap.add_argument("--concurrency", default="4,4,10", help="scale: comma-separated --concurrency per round")
     args = ap.parse_args()
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, {load_note()}")
     if args.part == "render":
