@@ -8,8 +8,16 @@ from typing import cast
 
 import pytest
 
-from mesh.proxy.http1 import Request, RequestReader, ResponseReader
-from mesh.proxy.http_server import BodyStream, DownstreamConnection, OutgoingResponse, ServeOptions, write_response
+from mesh.proxy.http1 import Data, EndOfMessage, Request, RequestReader, Response, ResponseReader
+from mesh.proxy.http_server import (
+    BodyStream,
+    DownstreamConnection,
+    OutgoingResponse,
+    RequestBody,
+    ServeOptions,
+    serve_http1,
+    write_response,
+)
 from mesh.proxy.netio import ByteCount
 
 
@@ -18,11 +26,17 @@ class RecordingWriter:
 
     def __init__(self) -> None:
         self.writes: list[bytes] = []
+        self.transport = self
+        self.drains = 0
+
+    def get_write_buffer_size(self) -> int:
+        return 1  # pretend the peer is slow, so every drain is awaited
 
     def write(self, data: bytes) -> None:
         self.writes.append(bytes(data))
 
     async def drain(self) -> None:
+        self.drains += 1
         await asyncio.sleep(0)
 
 
@@ -89,3 +103,40 @@ async def test_plain_async_iterators_still_stream() -> None:
     resp = OutgoingResponse(200, "OK", [], stream=pieces(), stream_length=2)
     _, raw = await send(resp)
     assert parse_response(raw) == (200, b"xy")
+
+
+async def test_pipelined_requests_with_and_without_bodies_are_answered_in_order() -> None:
+    async def echo(req: Request, body: RequestBody) -> OutgoingResponse:
+        data, complete = await body.read_all(1 << 16)
+        assert complete
+        return OutgoingResponse(200, "OK", [(b"X-Target", req.target.encode())], body=data)
+
+    async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await serve_http1(DownstreamConnection(reader, writer, ByteCount(), ServeOptions()), echo)
+
+    server = await asyncio.start_server(on_client, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
+            b"POST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
+            b"POST /3 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nde\r\n1\r\nf\r\n0\r\n\r\n"
+            b"GET /4 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+        )
+        raw = await asyncio.wait_for(reader.read(-1), 5)
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+    parser = ResponseReader()
+    answers: list[tuple[bytes | None, bytes]] = []
+    body = b""
+    for event in parser.feed(raw) + parser.feed_eof():
+        if isinstance(event, Response):
+            target, body = event.header(b"x-target"), b""
+        elif isinstance(event, Data):
+            body += event.data
+        elif isinstance(event, EndOfMessage):
+            answers.append((target, body))
+    assert answers == [(b"/1", b""), (b"/2", b"abc"), (b"/3", b"def"), (b"/4", b"")]
