@@ -8,6 +8,10 @@ from summed bucket rates, never an average of percentiles.
 Which side counts: a request between two meshed pods is seen twice (outbound at the client,
 inbound at the server).  Cluster and workload figures use the inbound side, which also sees
 callers from outside the mesh; the outbound side is used per destination.
+
+Percentiles Prometheus computed itself (``response_latency_ms_quantile{quantile}``, asked for
+when buckets per row would be too many series) are taken as they are when one series gives a
+group's percentile, and left unknown when several would have to be combined.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from tui.metrics.quantile import bucket_quantile
-from tui.metrics.samples import LATENCY_BUCKET, REQUEST_TOTAL, RESPONSE_TOTAL, TCP_OPEN, Rate
+from tui.metrics.samples import LATENCY_BUCKET, LATENCY_QUANTILE, REQUEST_TOTAL, RESPONSE_TOTAL, TCP_OPEN, Rate
 
 K = TypeVar("K", bound=Hashable)
 
@@ -45,6 +49,9 @@ class _Acc:
     tls_requests: float = 0.0
     buckets: dict[float, float] = field(default_factory=lambda: defaultdict(float))
     open_connections: float = 0.0
+    # Percentiles Prometheus already computed, per quantile: usable only when exactly one series
+    # gives it, because percentiles of separate groups cannot be combined.
+    quantiles: dict[float, list[float]] = field(default_factory=lambda: defaultdict(list))
 
     def add(self, r: Rate) -> None:
         if r.name == RESPONSE_TOTAL:
@@ -62,16 +69,25 @@ class _Acc:
                 self.buckets[le] += r.per_second
         elif r.name == TCP_OPEN:
             self.open_connections += r.per_second
+        elif r.name == LATENCY_QUANTILE:
+            q = _bound(r.label("quantile"))
+            if q is not None:
+                self.quantiles[q].append(r.per_second)
+
+    def quantile(self, q: float) -> float | None:
+        if self.buckets:
+            return bucket_quantile(q, list(self.buckets.items()))
+        given = self.quantiles.get(q, [])
+        return given[0] if len(given) == 1 else None
 
     def signals(self) -> GoldenSignals:
         responses = self.success + self.failure
-        buckets = list(self.buckets.items())
         return GoldenSignals(
             rps=responses,
             success_rate=self.success / responses if responses > 0 else None,
-            p50_ms=bucket_quantile(0.50, buckets),
-            p95_ms=bucket_quantile(0.95, buckets),
-            p99_ms=bucket_quantile(0.99, buckets),
+            p50_ms=self.quantile(0.5),
+            p95_ms=self.quantile(0.95),
+            p99_ms=self.quantile(0.99),
             mtls=self.tls_requests / self.requests if self.requests > 0 else None,
             open_connections=self.open_connections,
         )

@@ -12,6 +12,8 @@ REQUEST_TOTAL = "request_total"
 RESPONSE_TOTAL = "response_total"
 LATENCY_BUCKET = "response_latency_ms_bucket"
 TCP_OPEN = "tcp_open_connections"
+#: Not a proxy series: a percentile Prometheus computed (label ``quantile``), in milliseconds.
+LATENCY_QUANTILE = "response_latency_ms_quantile"
 
 #: The series the dashboard reads; everything else in an exposition is dropped on parse.
 WANTED = frozenset({REQUEST_TOTAL, RESPONSE_TOTAL, LATENCY_BUCKET, TCP_OPEN})

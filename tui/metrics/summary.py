@@ -2,18 +2,25 @@
 
 cluster (inbound) -> workload (inbound; outbound per destination) -> one workload's routes,
 endpoints (pods) and callers (client identities).
+
+A series counts towards a breakdown only if it carries that breakdown's labels.  Prometheus
+answers are summed by fewer labels for coarser screens (and ``tcp_open_connections`` never has
+a route), so a series without, say, ``pod`` says nothing about pods: it still counts for its
+workload, but never becomes an invented ``(unknown)`` row.  Likewise a series without
+``deployment`` counts for the cluster only.  A caller without ``client_id`` is
+``(no identity)`` only when the series says the request was not mTLS (``tls`` other than
+``true``); Prometheus drops empty labels, so that is the only way to tell.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from tui.metrics.golden import GoldenSignals, golden, golden_by
 from tui.metrics.samples import Rate
 
 NO_IDENTITY = "(no identity)"
-UNKNOWN = "(unknown)"
 
 Named = tuple[tuple[str, GoldenSignals], ...]
 
@@ -52,29 +59,39 @@ def summarize(rates: Iterable[Rate]) -> ClusterMetrics:
     inbound = tuple(r for r in rates if r.label("direction") == "inbound")
     outbound = tuple(r for r in rates if r.label("direction") == "outbound")
 
-    def wl(r: Rate) -> tuple[str, str]:
-        return (r.label("namespace"), r.label("deployment"))
+    def wl(r: Rate) -> tuple[str, str] | None:
+        deployment = r.label("deployment")
+        return (r.label("namespace"), deployment) if deployment else None
 
-    def destination(r: Rate) -> str:
+    def destination(r: Rate) -> str | None:
         svc, ns = r.label("dst_service"), r.label("dst_namespace")
         if svc:
             return f"{svc}.{ns}" if ns else svc
-        return r.label("authority") or UNKNOWN
+        return r.label("authority") or None
 
-    def caller(r: Rate) -> str:
-        return r.label("client_id") or NO_IDENTITY
+    def caller(r: Rate) -> str | None:
+        if client := r.label("client_id"):
+            return client
+        tls = r.label("tls")
+        return NO_IDENTITY if tls and tls != "true" else None
 
-    def route(r: Rate) -> str:
-        return r.label("route") or r.label("authority") or UNKNOWN
+    def route(r: Rate) -> str | None:
+        return r.label("route") or r.label("authority") or None
 
-    def endpoint(r: Rate) -> str:
-        return r.label("pod") or r.label("instance") or UNKNOWN
+    def endpoint(r: Rate) -> str | None:
+        return r.label("pod") or r.label("instance") or None
+
+    def under_workload(item: Callable[[Rate], str | None]) -> Callable[[Rate], tuple[str, str, str] | None]:
+        def key(r: Rate) -> tuple[str, str, str] | None:
+            workload, found = wl(r), item(r)
+            return None if workload is None or found is None else (*workload, found)
+        return key
 
     per_in = golden_by(inbound, wl)
-    per_out = golden_by(outbound, lambda r: (*wl(r), destination(r)))
-    per_route = golden_by(inbound, lambda r: (*wl(r), route(r)))
-    per_endpoint = golden_by(inbound, lambda r: (*wl(r), endpoint(r)))
-    per_caller = golden_by(inbound, lambda r: (*wl(r), caller(r)))
+    per_out = golden_by(outbound, under_workload(destination))
+    per_route = golden_by(inbound, under_workload(route))
+    per_endpoint = golden_by(inbound, under_workload(endpoint))
+    per_caller = golden_by(inbound, under_workload(caller))
     idle = golden(())
 
     def under(d: dict[tuple[str, str, str], GoldenSignals]) -> dict[tuple[str, str], Named]:
@@ -86,7 +103,7 @@ def summarize(rates: Iterable[Rate]) -> ClusterMetrics:
 
     outs, routes, endpoints, callers = under(per_out), under(per_route), under(per_endpoint), under(per_caller)
 
-    keys = sorted(set(per_in) | {k[:2] for k in per_out})
+    keys = sorted(set(per_in) | {(ns, name) for ns, name, _ in per_out})
     return ClusterMetrics(
         inbound=golden(inbound),
         workloads=tuple(

@@ -53,7 +53,7 @@ def test_no_traffic_means_no_ratios_rather_than_zero() -> None:
 def test_summary_splits_inbound_outbound_callers_and_endpoints() -> None:
     rates = (
         inbound("api", 8, 2, client_id="web.shop.serviceaccount.identity.meshfleet.example", pod="api-1")
-        + inbound("api", 4, 0, pod="api-2")
+        + inbound("api", 4, 0, pod="api-2", tls="no_identity")
         + [r("response_total", 6, classification="success", direction="outbound", namespace="shop",
              deployment="api", dst_service="db", dst_namespace="data")]
     )
@@ -68,3 +68,37 @@ def test_summary_splits_inbound_outbound_callers_and_endpoints() -> None:
     assert callers["web.shop.serviceaccount.identity.meshfleet.example"].success_rate == pytest.approx(0.8)
     assert callers[NO_IDENTITY].rps == pytest.approx(4)
     assert sorted(dict(api.endpoints)) == ["api-1", "api-2"]
+
+
+def test_series_without_a_breakdowns_labels_add_no_rows_to_it() -> None:
+    # As Prometheus answers when requests and connections are summed by workload only: those
+    # series count for the workload, but say nothing about routes, pods or callers.
+    rates = (
+        inbound("api", 9, 1, client_id="web.shop.serviceaccount.identity.meshfleet.example", pod="api-1",
+                authority="api.shop.svc:8080")
+        + [r("request_total", 10, direction="inbound", namespace="shop", deployment="api", tls="true"),
+           r("tcp_open_connections", 3, direction="inbound", namespace="shop", deployment="api"),
+           r("tcp_open_connections", 4, direction="inbound"),
+           r("response_total", 5, classification="success", direction="outbound", namespace="shop",
+             deployment="api")]
+    )
+    m = summarize(rates)
+    assert [w.name for w in m.workloads] == ["api"]  # the connections of no workload make no row
+    assert m.inbound.open_connections == 7
+    api = m.workload("shop", "api")
+    assert api is not None
+    assert [name for name, _ in api.routes] == ["api.shop.svc:8080"]
+    assert [name for name, _ in api.endpoints] == ["api-1"]
+    assert [name for name, _ in api.callers] == ["web.shop.serviceaccount.identity.meshfleet.example"]
+    assert api.outbound == ()  # an outbound series with no destination names none
+    assert api.inbound.mtls == 1.0
+    assert api.inbound.open_connections == 3
+    assert dict(api.routes)["api.shop.svc:8080"].rps == pytest.approx(10)
+
+
+def test_percentiles_computed_by_prometheus_are_used_alone_never_combined() -> None:
+    q = "response_latency_ms_quantile"
+    one = golden([r(q, 12.0, quantile="0.99", deployment="api"), r(q, 3.0, quantile="0.5", deployment="api")])
+    assert (one.p50_ms, one.p95_ms, one.p99_ms) == (3.0, None, 12.0)
+    two = golden([r(q, 12.0, quantile="0.99", deployment="api"), r(q, 40.0, quantile="0.99", deployment="cart")])
+    assert two.p99_ms is None  # two workloads' p99s cannot make their joint p99
