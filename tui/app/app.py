@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState
 
 from tui.app.screens.base import TableScreen
+from tui.app.screens.detail import DetailScreen
 from tui.app.screens.events import EventsScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.overview import OverviewScreen
@@ -49,14 +50,21 @@ class FleetApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(OverviewScreen())
         self.check_size()
-        self.set_interval(self.refresh_s, self.action_refresh)
-        self.action_refresh()
+        # The overview only: a drill-down screen refreshes its own data on its own timer.
+        self.set_interval(self.refresh_s, self.refresh_overview)
+        self.refresh_overview()
 
     async def on_unmount(self) -> None:
         await self.feed.aclose()
 
     # --- data ----------------------------------------------------------------------------
     def action_refresh(self) -> None:
+        self.refresh_overview()
+        top = self.screen_stack[-1] if self.screen_stack else None
+        if isinstance(top, DetailScreen):
+            top.reload()
+
+    def refresh_overview(self) -> None:
         # One refresh at a time: a slow cycle is not stacked on, the next tick just skips.
         if self._refreshing is not None and self._refreshing.state in (WorkerState.PENDING, WorkerState.RUNNING):
             return
@@ -72,8 +80,10 @@ class FleetApp(App[None]):
 
     def apply_view(self, view: FleetView) -> None:
         self.view = view
-        if isinstance(self.screen, TableScreen):
-            self.screen.show(view)
+        # A refresh can finish while the app shuts down and its screens are already gone.
+        top = self.screen_stack[-1] if self.screen_stack else None
+        if isinstance(top, TableScreen):
+            top.show(view)
 
     # --- navigation ----------------------------------------------------------------------
     def action_help(self) -> None:

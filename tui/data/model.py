@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from tui.metrics import ClusterMetrics
+from tui.metrics import ClusterMetrics, GoldenSignals
 from tui.status import ClusterStatus, FleetStatus
 
 
@@ -18,17 +18,18 @@ class MetricsSource(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class ClusterView:
-    """One cluster: its reconcile status and its last good metrics, with how old they are.
+    """One cluster's overview row: its reconcile status and cluster-wide inbound golden signals.
 
     ``metrics_error`` is set when the latest attempt failed; ``metrics`` then still holds the
     previous good reading (``metrics_age_s`` says how old), so a flapping cluster keeps a row.
-    ``metrics`` is None before the first reading (direct scraping needs two scrapes).
+    ``metrics`` is None before the first reading (direct scraping needs two scrapes).  Per
+    workload figures are not here: see :class:`ClusterDetail`.
     """
 
     name: str
     status: ClusterStatus | None
     metrics_source: MetricsSource
-    metrics: ClusterMetrics | None
+    metrics: GoldenSignals | None
     metrics_error: str | None
     metrics_age_s: float | None
     rps_history: tuple[float, ...] = ()
@@ -51,3 +52,21 @@ class FleetView:
             if c.name == name:
                 return c
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterDetail:
+    """One cluster's workloads, fetched only while a drill-down screen shows them.
+
+    ``workload`` names the ``(namespace, deployment)`` whose routes, endpoints and callers are
+    filled in; without it only workloads and their destinations are.  ``metrics`` keeps the
+    last good reading when ``error`` is set, like :class:`ClusterView`; None with no error means
+    the first reading is still being collected.
+    """
+
+    cluster: str
+    workload: tuple[str, str] | None
+    metrics_source: MetricsSource
+    metrics: ClusterMetrics | None
+    error: str | None
+    age_s: float | None

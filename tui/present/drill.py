@@ -1,14 +1,15 @@
 """Workload-level tables: workloads of one or all clusters, outbound edges, one workload (pure).
 
-The cluster is an ordinary column in every table here, so ``/cluster:east`` filters and the
-whole fleet can be searched at once.
+They are built from :class:`~tui.data.ClusterDetail` values, which the drill-down screens fetch
+for the clusters they show.  The cluster is an ordinary column in every table here, so
+``/cluster:east`` filters and the whole fleet can be searched at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from tui.data import FleetView
+from tui.data import ClusterDetail
 from tui.metrics import GoldenSignals, WorkloadMetrics
 from tui.present.format import ms_cell, mtls_cell, rps_cell, success_cell
 from tui.present.table import Cell, Column, Row, Table
@@ -37,32 +38,32 @@ def split_workload_key(key: str) -> tuple[str, str, str]:
     return cluster, namespace, name
 
 
-def _workloads(view: FleetView, cluster: str | None) -> Iterable[tuple[str, WorkloadMetrics]]:
-    for c in view.clusters:
-        if (cluster is None or c.name == cluster) and c.metrics is not None:
-            for w in c.metrics.workloads:
-                yield c.name, w
+def _workloads(details: Sequence[ClusterDetail]) -> Iterable[tuple[str, WorkloadMetrics]]:
+    for d in details:
+        if d.metrics is not None:
+            for w in d.metrics.workloads:
+                yield d.cluster, w
 
 
 _WHO = (Column("cluster", "CLUSTER"), Column("ns", "NAMESPACE"), Column("workload", "WORKLOAD"))
 
 
-def inbound_table(view: FleetView, cluster: str | None) -> Table:
-    """Workloads with their inbound golden signals (all clusters when ``cluster`` is None)."""
+def inbound_table(details: Sequence[ClusterDetail]) -> Table:
+    """Workloads with their inbound golden signals, for each cluster in ``details``."""
     return Table(_WHO + GOLDEN_COLUMNS, tuple(
         Row(workload_key(cn, w.namespace, w.name),
             (Cell(cn, cn), Cell(w.namespace, w.namespace), Cell(w.name, w.name), *golden_cells(w.inbound)))
-        for cn, w in _workloads(view, cluster)
+        for cn, w in _workloads(details)
     ))
 
 
-def outbound_table(view: FleetView, cluster: str | None) -> Table:
+def outbound_table(details: Sequence[ClusterDetail]) -> Table:
     """Each workload's outbound traffic per destination."""
     return Table(_WHO + (Column("dst", "DESTINATION"),) + GOLDEN_COLUMNS, tuple(
         Row(workload_key(cn, w.namespace, w.name) + "→" + dst,
             (Cell(cn, cn), Cell(w.namespace, w.namespace), Cell(w.name, w.name), Cell(dst, dst),
              *golden_cells(g)))
-        for cn, w in _workloads(view, cluster)
+        for cn, w in _workloads(details)
         for dst, g in w.outbound
     ))
 
@@ -74,6 +75,5 @@ def named_table(title: str, items: Iterable[tuple[str, GoldenSignals]]) -> Table
                  tuple(Row(n, (Cell(n, n), *golden_cells(g))) for n, g in items))
 
 
-def find_workload(view: FleetView, cluster: str, namespace: str, name: str) -> WorkloadMetrics | None:
-    c = view.cluster(cluster)
-    return c.metrics.workload(namespace, name) if c and c.metrics else None
+def find_workload(detail: ClusterDetail | None, namespace: str, name: str) -> WorkloadMetrics | None:
+    return detail.metrics.workload(namespace, name) if detail and detail.metrics else None

@@ -63,8 +63,7 @@ def metrics_cell(c: ClusterView) -> Cell:
 
 
 def cluster_row(c: ClusterView, view: FleetView) -> Row:
-    s, m = c.status, c.metrics
-    g = m.inbound if m else None
+    s, g = c.status, c.metrics
     if s is None:
         status_cells = [Cell(DASH)] * 5
     else:
@@ -111,7 +110,7 @@ def overview_records(view: FleetView) -> dict[str, Any]:
     table = overview_table(view)
     clusters = []
     for c, row in zip(view.clusters, table.rows, strict=True):
-        s, g = c.status, c.metrics.inbound if c.metrics else None
+        s, g = c.status, c.metrics
         problems = [f"{col.key}: {cell.text}" for col, cell in zip(table.columns, row.cells, strict=True)
                     if cell.level in (Level.BAD, Level.WARN)]
         clusters.append({

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.widgets import Static
 from tui_fixtures import StaticFeed, fleet_view
 
 from tui.app.app import FleetApp
@@ -144,3 +145,39 @@ async def test_too_small_terminal_shows_a_message_until_enlarged() -> None:
         await pilot.resize_terminal(200, 40)
         await pilot.pause()
         assert isinstance(app.screen, OverviewScreen)
+
+
+async def test_drill_down_data_is_fetched_only_for_the_screen_on_top() -> None:
+    feed = StaticFeed(fleet_view())
+    app = FleetApp(feed, refresh_s=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        assert feed.calls >= 2  # the overview keeps refreshing...
+        assert feed.detail_calls == []  # ...without any per-workload data
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert set(feed.detail_calls) == {("east", None)}
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert ("east", ("shop", "api")) in feed.detail_calls
+        feed.detail_calls.clear()
+        await pilot.pause(0.3)
+        assert set(feed.detail_calls) == {("east", ("shop", "api"))}  # the covered workloads list waits
+        await pilot.press("escape", "escape")
+        assert isinstance(app.screen, OverviewScreen)
+        await pilot.pause(0.1)
+        feed.detail_calls.clear()
+        await pilot.pause(0.3)
+        assert feed.detail_calls == []
+
+
+async def test_a_failed_drill_down_says_so_and_keeps_the_overview() -> None:
+    app = FleetApp(StaticFeed(fleet_view()), refresh_s=60)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("colon", *"cluster north", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, WorkloadsScreen)
+        info = str(app.screen.query_one("#info", Static).render())
+        assert info == "✗ north: http://127.0.0.1:9090: connection refused"
+        assert rows(app, "inbound") == []

@@ -20,6 +20,8 @@ from tui_expo import Traffic, exposition
 from tui_fixtures import status_doc
 
 from tui import tui_main
+from tui.data import FleetCollector
+from tui.status import FleetStatus, parse_status
 
 PROMETHEUS = "/usr/bin/prometheus"
 pytestmark = [
@@ -47,6 +49,18 @@ class _Proxy(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass
+
+
+class _Fixed:
+    def __init__(self, status: FleetStatus) -> None:
+        self.status = status
+
+    @property
+    def origin(self) -> str:
+        return "fixed"
+
+    async def fetch(self) -> FleetStatus:
+        return self.status
 
 
 def _free_port() -> int:
@@ -129,3 +143,36 @@ def test_once_json_matches_promql(prometheus: str, tmp_path: Path, capsys: pytes
     assert east["latencyMs"]["p99"] == pytest.approx(p99, rel=0.05)
     # And both agree with the load we generated: 150 responses/s, 140 of them successful.
     assert success == pytest.approx(140 / 150, rel=0.01)
+
+
+async def test_drill_down_queries_agree_with_promql(prometheus: str) -> None:
+    doc = status_doc()
+    doc["clusters"] = doc["clusters"][:1]
+    doc["clusters"][0]["prometheusURL"] = prometheus
+    collector = FleetCollector(_Fixed(parse_status(doc)), time_limit=5)
+    try:
+        await collector.refresh()
+        workloads = await collector.detail("east")
+        one = await collector.detail("east", ("default", "api"))
+    finally:
+        await collector.aclose()
+    assert workloads.error is None
+    assert one.error is None
+    assert workloads.metrics is not None
+    assert one.metrics is not None
+    by_name = {w.name: w for w in workloads.metrics.workloads}
+    assert set(by_name) == {"api", "cart"}
+    sel = 'direction="inbound",deployment="api"'
+    rps = _query(prometheus, f"sum(rate(response_total{{{sel}}}[1m]))")
+    p99 = _query(prometheus, f"histogram_quantile(0.99, sum by (le) (rate(response_latency_ms_bucket{{{sel}}}[1m])))")
+    api = by_name["api"].inbound
+    assert api.rps == pytest.approx(rps, rel=0.15)
+    assert api.success_rate == pytest.approx(0.9, rel=0.01)
+    assert api.p99_ms == pytest.approx(p99, rel=0.05)
+    assert by_name["cart"].inbound.mtls == 0.0  # cart's callers are plain text
+    detail = one.metrics.workload("default", "api")
+    assert detail is not None
+    assert detail.inbound.p99_ms == pytest.approx(p99, rel=0.05)
+    assert [name for name, _ in detail.callers] == ["web.default.serviceaccount.identity.meshfleet.cluster.local"]
+    (endpoint,) = (name for name, _ in detail.endpoints)  # Prometheus's instance label: the one target
+    assert endpoint.startswith("127.0.0.1:")

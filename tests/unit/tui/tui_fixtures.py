@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tui.data import ClusterView, FleetView, MetricsSource
-from tui.metrics import Rate, summarize
+from tui.data import ClusterDetail, ClusterView, FleetView, MetricsSource
+from tui.metrics import ClusterMetrics, Rate, summarize
 from tui.status import parse_status
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -60,35 +60,52 @@ def traffic(deployment: str, ok: float, bad: float, p_bucket: str, ns: str = "sh
     return rates
 
 
+NORTH_ERROR = "http://127.0.0.1:9090: connection refused"
+
+
+def fleet_metrics() -> dict[str, ClusterMetrics]:
+    """Every workload's traffic of the clusters that have metrics."""
+    return {
+        "east": summarize(traffic("api", 99.5, 0.5, "5") + traffic("cart", 20, 0, "10")),
+        "west": summarize(traffic("api", 45, 5, "50", ns="pay")),
+    }
+
+
 def fleet_view() -> FleetView:
     status = parse_status(status_doc())
     east, west, north = status.clusters
+    metrics = fleet_metrics()
     return FleetView(
         now=NOW, status_origin="fleet-status.json", status=status, status_error=None, status_age_s=1.0,
         clusters=(
-            ClusterView("east", east, MetricsSource.PROMETHEUS,
-                        summarize(traffic("api", 99.5, 0.5, "5") + traffic("cart", 20, 0, "10")),
+            ClusterView("east", east, MetricsSource.PROMETHEUS, metrics["east"].inbound,
                         None, 2.0, rps_history=(100, 110, 120, 119.5, 120),
                         success_history=(1.0, 0.999, 0.998, 0.996, 0.9958)),
-            ClusterView("west", west, MetricsSource.PROXIES,
-                        summarize(traffic("api", 45, 5, "50", ns="pay")), None, 2.0,
+            ClusterView("west", west, MetricsSource.PROXIES, metrics["west"].inbound, None, 2.0,
                         rps_history=(60, 55, 50), success_history=(0.95, 0.92, 0.9)),
-            ClusterView("north", north, MetricsSource.PROMETHEUS, None,
-                        "http://127.0.0.1:9090: connection refused", None),
+            ClusterView("north", north, MetricsSource.PROMETHEUS, None, NORTH_ERROR, None),
         ),
     )
 
 
 class StaticFeed:
-    """A feed that always answers the same view and counts refreshes."""
+    """A feed that always answers the same view and counts refreshes and drill-down fetches."""
 
-    def __init__(self, view: FleetView) -> None:
+    def __init__(self, view: FleetView, metrics: dict[str, ClusterMetrics] | None = None) -> None:
         self.view = view
+        self.metrics = fleet_metrics() if metrics is None else metrics
         self.calls = 0
+        self.detail_calls: list[tuple[str, tuple[str, str] | None]] = []
 
     async def refresh(self) -> FleetView:
         self.calls += 1
         return self.view
+
+    async def detail(self, cluster: str, workload: tuple[str, str] | None = None) -> ClusterDetail:
+        self.detail_calls.append((cluster, workload))
+        c = self.view.cluster(cluster)
+        return ClusterDetail(cluster, workload, c.metrics_source if c else MetricsSource.NONE,
+                             self.metrics.get(cluster), c.metrics_error if c else None, 2.0)
 
     async def aclose(self) -> None:
         pass

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
@@ -75,9 +76,13 @@ class TableScreen(Screen[None]):
         self.show(self.fleet_app.view)
 
     def show(self, view: FleetView) -> None:
-        self.query_one("#info", Static).update(self.info(view))
-        for table_id, _, table in self.tables(view):
-            self.query_one(f"#{table_id}", ValueTable).show(table, self.query_text)
+        try:
+            self.query_one("#info", Static).update(self.info(view))
+            for table_id, _, table in self.tables(view):
+                self.query_one(f"#{table_id}", ValueTable).show(table, self.query_text)
+        except NoMatches:
+            # Data that arrives while the screen is being popped has nowhere to go.
+            return
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
