@@ -7,17 +7,18 @@ import contextlib
 import logging
 import signal
 import ssl
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
-
-from mesh.identity_client import Credentials
-from mesh.identity_client.errors import IdentityClientError
 
 from .app import ProxyApp
 from .errors import ConfigError, ProxyError
 from .identity import FileIdentitySource
 from .resolver import FileResolver, Resolver, ServiceTable, Subscription, UpdateCallback
 from .settings import ProxySettings, parse_settings
+
+if TYPE_CHECKING:
+    from mesh.identity_client import Credentials
 
 log = logging.getLogger("mesh.proxy")
 
@@ -54,7 +55,10 @@ def build_identity(settings: ProxySettings) -> FileIdentitySource:
 
 async def serve(settings: ProxySettings) -> None:
     # Imported here: the control-plane clients import proxy value modules, so importing them while
-    # ``mesh.proxy`` itself is initialising would be circular.
+    # ``mesh.proxy`` itself is initialising would be circular; and a proxy without an identity
+    # service never pays for cryptography.
+    from mesh.identity_client.errors import IdentityClientError
+
     from . import control
 
     identity = build_identity(settings)
