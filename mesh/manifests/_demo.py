@@ -9,10 +9,10 @@ Deployments, ``api-v1`` and ``api-v2``, behind three Services: ``api``
 a copy of the trust bundle ConfigMap, which injected proxies mount from
 their own namespace.
 
-The app containers have no probes on purpose: a probe comes from the node
-as plaintext, and a policy that admits only mesh identities (the kind the
-demo exists to show) would refuse it and keep the pod from being Ready.
-The proxy's own readiness stands for the pod.
+The app containers have a startup probe only: it keeps a new pod out of
+its Service until the app listens, and stops once it passed. A readiness
+probe would keep coming from the node as plaintext, which a policy that
+admits only mesh identities (the kind the demo exists to show) refuses.
 """
 
 from __future__ import annotations
@@ -75,6 +75,10 @@ def _deployment(p: DemoParams, name: str, sa: str, pod_labels: dict[str, str], a
                         "imagePullPolicy": "IfNotPresent",
                         "args": ["demo-app", *args],
                         "ports": [{"name": "http", "containerPort": DEMO_PORT, "protocol": "TCP"}],
+                        # Startup only: the pod is not Ready before the app listens, and no probe
+                        # keeps coming once a policy may refuse plaintext from the node.
+                        "startupProbe": {"httpGet": {"path": "/healthz", "port": DEMO_PORT},
+                                         "periodSeconds": 1, "failureThreshold": 60},
                         "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
                     }],
                 },
