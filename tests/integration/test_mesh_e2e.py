@@ -413,8 +413,10 @@ def test_scaling_api_to_three_replicas_spreads_the_load(mesh: Mesh) -> None:
             assert time.monotonic() - started < 10
             counts = await _hosts(s, web, 400)
             assert not [h for h in counts if h.startswith("status-")], counts
+            # Latency-aware balancing favours warm endpoints at first (a new one starts at the default
+            # 30 ms estimate), so the share is not even yet; but every new replica carries real load.
             for name in names:
-                assert counts[name] >= 40, counts  # 4 api pods (3 v1 + 1 v2): each about 100 of 400
+                assert counts[name] >= 20, counts
 
     mesh.run(check())
 
