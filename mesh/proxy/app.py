@@ -308,6 +308,8 @@ class ProxyApp:
             await self._inbound_mtls(sock, tracked, self.tls.server)
             return
         port = orig[1] if orig else None
+        if port == self.address("inbound")[1]:
+            port = None  # addressed to the proxy itself, not redirected: never loop back into ourselves
         if port is None:
             # Dialled straight at the proxy: there is no application port to hand this to.
             verdict = self.authz.connection(self.address("inbound")[1], None, _peer_ip(sock))
@@ -411,7 +413,7 @@ class ProxyApp:
                         await body.drain()
                         self.metrics.request(labels)
                         self.metrics.response(labels, 403, 0.0, failed=True)
-                        return error_response(403, "Forbidden", f"unauthorized: {verdict.decision.reason}")
+                        return error_response(403, "Forbidden", verdict.decision.reason)
                     return await self._guard(
                         labels, lambda: self.inbound.forward_local(request, body, app_host, port, labels)
                     )
