@@ -5,20 +5,23 @@ Run: .venv/bin/python bench/tui_refresh.py [--clusters 100] [--workloads 500] [-
 Three processes on 127.0.0.1, so each figure is one process's own:
 
 - a responder that speaks the part of the Prometheus HTTP API the dashboard uses
-  (/api/v1/query, instant vectors) for every cluster, plus the fleet status document;
-- the dashboard's data layer: `FleetCollector.refresh` (status + 4 PromQL answers per cluster,
-  parsed and summarized down to workloads, routes, endpoints and callers) and building the
-  overview rows (`tui.present.overview.overview_table`), timed with time.process_time;
-- the reference: the same HTTP client fetching the same answers, `json.loads`, and one plain loop
-  summing what the overview shows (per cluster: RPS, success rate, mTLS share, p50/p95/p99 from
-  summed buckets) plus each workload's inbound RPS and success rate.  It is the floor any data
-  layer pays for these answers in Python.
+  (/api/v1/query, instant vectors) for every cluster, plus the fleet status document.  It
+  answers each query the dashboard sends by aggregating one synthetic set of per-workload series
+  the way Prometheus would (sums by the query's labels; percentiles with its own
+  histogram_quantile);
+- the dashboard's data layer: `FleetCollector.refresh` (status + one overview query per cluster)
+  and building the overview rows (`tui.present.overview.overview_table`), timed with
+  time.process_time; then what a drill-down screen costs on each of its own refreshes: one
+  cluster's workloads (`detail(cluster)`) and one workload (`detail(cluster, workload)`);
+- the reference: the same HTTP client fetching every cluster's full per-workload breakdown (what
+  the dashboard used to fetch on every refresh), `json.loads`, and one plain loop summing what
+  the overview shows.  It is the floor of that design in Python.
 
-The synthetic series per workload (after the dashboard's `sum by`): one pod, one caller, one
-outbound destination; response_total inbound and outbound x {success, failure}; request_total
-inbound and outbound (tls="true"); response_latency_ms_bucket inbound and outbound x the
-proxy's 25 bounds + +Inf; tcp_open_connections inbound and outbound: 60 series per workload.
-Every cluster answers with the same vectors (same shape and size; the data layer does not know).
+The synthetic series per workload (the full breakdown): one pod, one caller, one outbound
+destination; response_total inbound and outbound x {success, failure}; request_total inbound and
+outbound (tls="true"); response_latency_ms_bucket inbound and outbound x the proxy's 25 bounds +
++Inf; tcp_open_connections inbound and outbound: 60 series per workload.  Every cluster answers
+with the same vectors (same shape and size; the data layer does not know).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import json
 import math
 import os
 import random
+import re
 import resource
 import statistics
 import sys
@@ -129,6 +133,46 @@ def answer(vector: list[dict[str, Any]]) -> bytes:
     return json.dumps({"status": "success", "data": {"resultType": "vector", "result": vector}}).encode()
 
 
+def combined_vector(full: dict[str, list[dict[str, Any]]], query: Any) -> list[dict[str, Any]]:
+    """What Prometheus answers to one of the dashboard's combined queries, from the full series.
+
+    Each part's direction is read from its selector; its series are summed by its labels and
+    tagged; a percentile part sums buckets by its labels plus ``le`` and applies `_quantile`.
+    """
+    from tui.metrics.promql import TAG
+    from tui.metrics.samples import LATENCY_BUCKET, LATENCY_QUANTILE
+
+    out: list[dict[str, Any]] = []
+    for part in query.parts:
+        direction = re.search(r'direction="(\w+)"', part.expr)
+        assert direction is not None, part.expr
+        source = LATENCY_BUCKET if part.metric == LATENCY_QUANTILE else part.metric
+        by = (*part.by, "le") if part.metric == LATENCY_QUANTILE else part.by
+        sums: dict[tuple[tuple[str, str], ...], float] = {}
+        at = 0.0
+        for item in full[source]:
+            labels = item["metric"]
+            if labels["direction"] != direction.group(1):
+                continue
+            key = tuple((k, labels[k]) for k in by if labels.get(k))  # Prometheus drops empty labels
+            sums[key] = sums.get(key, 0.0) + float(item["value"][1])
+            at = item["value"][0]
+        if part.metric != LATENCY_QUANTILE:
+            out += [{"metric": {**dict(k), TAG: part.tag}, "value": [at, repr(v)]} for k, v in sums.items()]
+            continue
+        q = float(dict(part.extra)["quantile"])
+        groups: dict[tuple[tuple[str, str], ...], dict[float, float]] = {}
+        for key, v in sums.items():
+            labels = dict(key)
+            le = float(labels.pop("le"))
+            groups.setdefault(tuple(labels.items()), {})[le] = v
+        for key, buckets in groups.items():
+            value = _quantile(q, buckets)
+            out.append({"metric": {**dict(key), TAG: part.tag},
+                        "value": [at, "NaN" if value is None else repr(value)]})
+    return out
+
+
 def status_document(clusters: int, workloads: int, base_url: str) -> bytes:
     now = datetime.now(UTC)
 
@@ -155,12 +199,20 @@ def status_document(clusters: int, workloads: int, base_url: str) -> bytes:
 async def serve(clusters: int, workloads: int) -> None:
     from aiohttp import web
 
-    from tui.metrics.promql import rate_queries
+    from tui.metrics.promql import overview_query, rate_queries, workloads_query
 
     full = vectors(workloads)
     bodies_by_metric = {m: answer(v) for m, v in full.items()}
     by_query = {q.promql: bodies_by_metric[q.metric] for q in rate_queries(WINDOW)}
     by_query.update({promql: answer(v) for promql, v in overview_vectors(full).items()})
+    for combined in (overview_query(WINDOW), workloads_query(WINDOW)):
+        by_query[combined.promql] = answer(combined_vector(full, combined))
+    for w in (0, workloads // 2):  # the workloads the drill-down measurement opens
+        one = _workload_labels(w, workloads)
+        for q in rate_queries(WINDOW, (one["namespace"], one["deployment"])):
+            by_query[q.promql] = answer([item for item in full[q.metric]
+                                         if item["metric"]["namespace"] == one["namespace"]
+                                         and item["metric"]["deployment"] == one["deployment"]])
     state: dict[str, bytes] = {}
 
     async def query(request: web.Request) -> web.Response:
@@ -201,55 +253,18 @@ def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def read_whole_bodies() -> None:
-    """Work around a truncation in tui.metrics.fetch._get, for this process only.
-
-    `_get` reads with `resp.content.read(MAX_BODY + 1)`, and aiohttp's `StreamReader.read(n)`
-    returns as soon as *some* bytes are buffered (typically 64-128 KiB), not the whole body.
-    Every answer larger than that arrives cut short, so the dashboard reports
-    "answer is not JSON" for any cluster of realistic size.  This replacement keeps the
-    function's contract (same limit, same errors) and reads to the end of the body.
-    """
-    import aiohttp
-
-    from tui.errors import EndpointUnreachable
-    from tui.metrics import fetch
-
-    async def _get(session: aiohttp.ClientSession, url: str, time_limit: float,
-                   params: dict[str, str] | None = None) -> bytes:
-        try:
-            async with session.get(url, params=params, timeout=aiohttp.ClientTimeout(total=time_limit)) as resp:
-                chunks, size = [], 0
-                while size <= fetch.MAX_BODY and (chunk := await resp.content.read(fetch.MAX_BODY + 1 - size)):
-                    chunks.append(chunk)
-                    size += len(chunk)
-                body = b"".join(chunks)
-                if resp.status != 200 and not (resp.status in (400, 422) and params is not None):
-                    raise EndpointUnreachable(f"{url}: HTTP {resp.status}")
-        except TimeoutError as e:
-            raise EndpointUnreachable(f"{url}: timed out after {time_limit:g}s") from e
-        except aiohttp.ClientError as e:
-            raise EndpointUnreachable(f"{url}: {e or type(e).__name__}") from e
-        if len(body) > fetch.MAX_BODY:
-            raise EndpointUnreachable(f"{url}: answer larger than {fetch.MAX_BODY} bytes")
-        return body
-
-    fetch._get = _get
-
-
-async def measure_product(url: str, cycles: int, as_is: bool = False) -> dict[str, Any]:
+async def measure_product(url: str, cycles: int, workloads: int) -> dict[str, Any]:
     from tui.data import FleetCollector
+    from tui.present.drill import inbound_table, named_table
     from tui.present.overview import overview_table
     from tui.status.source import JsonDocumentSource
 
-    if not as_is:
-        read_whole_bodies()
     rss_imports = _rss()
     collector = FleetCollector(JsonDocumentSource(f"{url}/status.json", timeout=TIME_LIMIT_S),
                                time_limit=TIME_LIMIT_S, window=WINDOW)
     out: list[dict[str, float]] = []
     try:
-        for _ in range(cycles):
+        for i in range(cycles):
             t0, w0 = time.process_time(), time.perf_counter()
             view = await collector.refresh()
             t1 = time.process_time()
@@ -260,15 +275,32 @@ async def measure_product(url: str, cycles: int, as_is: bool = False) -> dict[st
             if errors or len(table.rows) != len(view.clusters) or any(c.metrics is None for c in view.clusters):
                 raise SystemExit(f"incomplete cycle: {len(errors)} of {len(view.clusters)} clusters failed; "
                                  f"first: {errors[:1]}")
-            out.append({"refresh_cpu": t1 - t0, "overview_cpu": t2 - t1, "cpu": t2 - t0, "wall": w2 - w0})
-        first = view.clusters[0].metrics
-        assert first is not None
-        check = {"rps": first.inbound.rps, "success_rate": first.inbound.success_rate,
-                 "p99_ms": first.inbound.p99_ms, "workloads": len(first.workloads)}
+            # What a drill-down screen adds on each of its own refreshes (not part of the cycle).
+            target = _workload_labels(0 if i % 2 == 0 else workloads // 2, workloads)
+            workload = (target["namespace"], target["deployment"])
+            t3 = time.process_time()
+            cluster = await collector.detail(view.clusters[0].name)
+            inbound_table((cluster,))
+            t4 = time.process_time()
+            one = await collector.detail(view.clusters[0].name, workload)
+            found = one.metrics.workload(*workload) if one.metrics else None
+            if cluster.metrics is None or found is None:
+                raise SystemExit(f"incomplete drill-down: {cluster.error or one.error}")
+            named_table("ROUTE", found.routes)
+            t5 = time.process_time()
+            out.append({"refresh_cpu": t1 - t0, "overview_cpu": t2 - t1, "cpu": t2 - t0, "wall": w2 - w0,
+                        "cluster_detail_cpu": t4 - t3, "workload_detail_cpu": t5 - t4})
+            first = view.clusters[0].metrics
+            assert first is not None  # checked with the errors above
+            check = {"rps": first.rps, "success_rate": first.success_rate, "p99_ms": first.p99_ms,
+                     "workloads": len(cluster.metrics.workloads)}
+            drill = {"workload": found.name, "rps": found.inbound.rps, "routes": [n for n, _ in found.routes],
+                     "endpoints": [n for n, _ in found.endpoints], "callers": len(found.callers),
+                     "destinations": [n for n, _ in found.outbound]}
     finally:
         await collector.aclose()
     return {"cycles": out, "rss_imports": rss_imports, "rss_after": _rss(), "rss_peak": _peak_rss(),
-            "check": check}
+            "check": check, "drill": drill}
 
 
 async def measure_overview_only(url: str, cycles: int) -> dict[str, Any]:
@@ -282,7 +314,6 @@ async def measure_overview_only(url: str, cycles: int) -> dict[str, Any]:
     from tui.present.overview import overview_table
     from tui.status.source import JsonDocumentSource
 
-    read_whole_bodies()
     rss_imports = _rss()
     queries = [RateQuery(metric, promql) for metric, _, promql in OVERVIEW_QUERIES]
     source = JsonDocumentSource(f"{url}/status.json", timeout=TIME_LIMIT_S)
@@ -302,8 +333,8 @@ async def measure_overview_only(url: str, cycles: int) -> dict[str, Any]:
             metrics = await asyncio.gather(*(cluster(c.prometheus_url or "") for c in status.clusters))
             view = FleetView(now=datetime.now(UTC), status_origin=source.origin, status=status, status_error=None,
                              status_age_s=0.0, clusters=tuple(
-                                 ClusterView(c.name, c, MetricsSource.PROMETHEUS, m, None, 0.0, (m.inbound.rps,),
-                                             (m.inbound.success_rate,))
+                                 ClusterView(c.name, c, MetricsSource.PROMETHEUS, m.inbound, None, 0.0,
+                                             (m.inbound.rps,), (m.inbound.success_rate,))
                                  for c, m in zip(status.clusters, metrics, strict=True)))
             overview_table(view)
             out.append({"cpu": time.process_time() - t0, "wall": time.perf_counter() - w0})
@@ -401,8 +432,8 @@ async def _child(args: list[str], stdin: bool = False) -> asyncio.subprocess.Pro
         stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL)
 
 
-async def _measure(mode: str, url: str, cycles: int, as_is: bool = False) -> dict[str, Any]:
-    proc = await _child(["--measure", mode, "--url", url, "--cycles", str(cycles), *(["--as-is"] if as_is else [])])
+async def _measure(mode: str, url: str, cycles: int, workloads: int) -> dict[str, Any]:
+    proc = await _child(["--measure", mode, "--url", url, "--cycles", str(cycles), "--workloads", str(workloads)])
     stdout, _ = await proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"the {mode} run failed with exit status {proc.returncode}")
@@ -415,15 +446,15 @@ def _summary(label: str, result: dict[str, Any], key: str, fmt: Callable[[float]
     return f"{label:<44} median {fmt(statistics.median(values))}  max {fmt(max(values))}"
 
 
-async def orchestrate(clusters: int, workloads: int, cycles: int, as_is: bool) -> None:
+async def orchestrate(clusters: int, workloads: int, cycles: int) -> None:
     server = await _child(["--serve", "--clusters", str(clusters), "--workloads", str(workloads)], stdin=True)
     try:
         assert server.stdout is not None
         hello = json.loads(await server.stdout.readline())
         url = f"http://127.0.0.1:{hello['port']}"
-        product = await _measure("product", url, cycles, as_is)
-        reference = await _measure("reference", url, cycles)
-        overview = await _measure("overview-only", url, cycles)
+        product = await _measure("product", url, cycles, workloads)
+        reference = await _measure("reference", url, cycles, workloads)
+        overview = await _measure("overview-only", url, cycles, workloads)
     finally:
         if server.stdin is not None:
             server.stdin.close()
@@ -443,6 +474,8 @@ async def orchestrate(clusters: int, workloads: int, cycles: int, as_is: bool) -
     print(_summary("  of which FleetCollector.refresh, CPU", product, "refresh_cpu", ms))
     print(_summary("  of which overview_table, CPU", product, "overview_cpu", ms))
     print(_summary("data layer: wall time per cycle", product, "wall", ms))
+    print(_summary("drill-down: one cluster's workloads, CPU", product, "cluster_detail_cpu", ms))
+    print(_summary("drill-down: one workload, CPU", product, "workload_detail_cpu", ms))
     print(_summary("reference: json.loads + plain loop, CPU", reference, "cpu", ms))
     print(_summary("reference: wall time per cycle", reference, "wall", ms))
     print(_summary("overview-only queries, same parsing, CPU", overview, "cpu", ms))
@@ -451,11 +484,9 @@ async def orchestrate(clusters: int, workloads: int, cycles: int, as_is: bool) -
         print(f"{label:<11} RSS: after imports {r['rss_imports'] / MIB:.0f} MiB, after the cycles "
               f"{r['rss_after'] / MIB:.0f} MiB, peak {r['rss_peak'] / MIB:.0f} MiB")
     print(f"cluster-000 through overview-only queries: {overview['check']}")
-    if not as_is:
-        print("tui.metrics.fetch._get was replaced in the data-layer process by one that reads whole bodies "
-              "(see read_whole_bodies)")
     print(f"cluster-000 as the data layer saw it: {product['check']}")
     print(f"cluster-000 as the reference saw it:  {reference['check']}")
+    print(f"a workload of cluster-000 in the drill-down: {product['drill']}")
 
 
 def main() -> None:
@@ -463,8 +494,6 @@ def main() -> None:
     ap.add_argument("--clusters", type=int, default=100)
     ap.add_argument("--workloads", type=int, default=500)
     ap.add_argument("--cycles", type=int, default=5)
-    ap.add_argument("--as-is", action="store_true",
-                    help="run tui.metrics.fetch unpatched (large answers then arrive truncated)")
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--measure", choices=("product", "reference", "overview-only"), help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
@@ -473,14 +502,14 @@ def main() -> None:
         asyncio.run(serve(args.clusters, args.workloads))
     elif args.measure:
         if args.measure == "product":
-            result = asyncio.run(measure_product(args.url, args.cycles, args.as_is))
+            result = asyncio.run(measure_product(args.url, args.cycles, args.workloads))
         elif args.measure == "reference":
             result = asyncio.run(measure_reference(args.url, args.cycles))
         else:
             result = asyncio.run(measure_overview_only(args.url, args.cycles))
         print(json.dumps(result))
     else:
-        asyncio.run(orchestrate(args.clusters, args.workloads, args.cycles, args.as_is))
+        asyncio.run(orchestrate(args.clusters, args.workloads, args.cycles))
 
 
 if __name__ == "__main__":
