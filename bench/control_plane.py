@@ -291,6 +291,7 @@ async def fanout(kube: Any, tmp: Path, pki: Path, port: int, dest_pid: int, subs
         await asyncio.sleep(1)
         sent: dict[int, float] = {}
         cpu0 = cpu_seconds(dest_pid)
+        sub_cpu0 = sum(cpu_seconds(p.pid) for p in procs)
         path = f"/apis/discovery.k8s.io/v1/namespaces/{SERVICE_NS}/endpointslices/api-1"
         for r in range(first_round, first_round + rounds):
             sent[r] = time.monotonic()
@@ -298,6 +299,7 @@ async def fanout(kube: Any, tmp: Path, pki: Path, port: int, dest_pid: int, subs
             await asyncio.sleep(spacing)
         await asyncio.sleep(2)
         cpu = cpu_seconds(dest_pid) - cpu0
+        sub_cpu = sum(cpu_seconds(p.pid) for p in procs) - sub_cpu0
         rss_loaded = rss_mib(dest_pid)
         watch_task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -329,7 +331,7 @@ async def fanout(kube: Any, tmp: Path, pki: Path, port: int, dest_pid: int, subs
         all_updated.append(latest)
     ref = [watched[r] - sent[r] for r in sent if r in watched]
     return {"subscribers": subscribers, "rounds": len(sent), "all": all_updated, "each": each, "missing": missing,
-            "watch": ref, "cpu": cpu, "rss_idle": rss_idle, "rss_loaded": rss_loaded}
+            "watch": ref, "cpu": cpu, "sub_cpu": sub_cpu, "rss_idle": rss_idle, "rss_loaded": rss_loaded}
 
 
 def report_fanout(res: dict[str, Any]) -> None:
@@ -343,7 +345,8 @@ def report_fanout(res: dict[str, Any]) -> None:
         print(f"  reference, the API server's own watch to this process: p50 {statistics.median(w) * 1000:.0f} ms, "
               f"p99 {pct(w, 99) * 1000:.0f} ms")
     print(f"  destination CPU during the patches {res['cpu']:.2f} s "
-          f"({res['cpu'] / res['rounds'] * 1000:.0f} ms per change); "
+          f"({res['cpu'] / res['rounds'] * 1000:.0f} ms per change), subscriber processes "
+          f"{res['sub_cpu'] / res['rounds'] * 1000:.0f} ms per change; "
           f"resident memory {res['rss_idle']:.1f} MiB before, {res['rss_loaded']:.1f} MiB after")
 
 
