@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,9 @@ from mesh.proxy.http1 import Framing, Request
 from mesh.proxy.outbound import OutboundRouter, ServiceState
 from mesh.proxy.services import Endpoint, Resolution, ServiceConfig, Timeouts
 from mesh.proxy.settings import POLICIES, parse_settings
+
+from .conftest import Pki
+from .harness import Backend, metric_value, ok_behaviour, request, running, scrape, web_service, write_services
 
 WEB = "web.shop.serviceaccount.identity.meshfleet.cluster.local"
 OTHER = "other.shop.serviceaccount.identity.meshfleet.cluster.local"
@@ -150,7 +154,10 @@ def test_a_90_10_split_holds_even_when_the_minor_backend_is_much_faster() -> Non
     resolution = Resolution(target, ServiceConfig(target), _split(0.9, 0.1, n1=3, n2=1))
     clock = [0.0]
     state = ServiceState(
-        target, _Static(resolution), clock=lambda: clock[0], rng=random.Random(7),
+        target,
+        _Static(resolution),
+        clock=lambda: clock[0],
+        rng=random.Random(7),
         breaker_config=BreakerConfig(),
         default_timeouts=Timeouts(),
     )
@@ -214,3 +221,43 @@ async def test_waiting_is_bounded_when_nothing_answers() -> None:
     started = loop.time()
     assert await router.route_resolved(_request(), ("10.96.0.5", 8080), 0.2) is None
     assert 0.15 <= loop.time() - started < 1.0
+
+
+# -- enforcement on a running proxy pair -----------------------------------------------------------------
+
+
+async def test_policy_from_destination_refuses_a_meshed_client_with_403_and_counts_it(pki: Pki, tmp_path: Path) -> None:
+    backend = await Backend(ok_behaviour).start()
+    async with running(pki.server, None, tmp_path) as server:
+        services = write_services(
+            tmp_path / "svc.json",
+            [
+                web_service(
+                    [
+                        {
+                            "address": f"127.0.0.1:{backend.port}",
+                            "identity": pki.server.name,
+                            "proxy_port": server.address("inbound")[1],
+                        }
+                    ]
+                )
+            ],
+        )
+        async with running(pki.client, services, tmp_path) as client:
+            out_port = client.address("outbound")[1]
+            assert (await request(out_port, "/")).status == 200
+            only = ClientRule("shop/only-someone-else", identity_sets=((OTHER,),))
+            server.authz.update(
+                InboundPolicy(
+                    DefaultPolicy.ALL_UNAUTHENTICATED,
+                    (),
+                    (PortPolicy(backend.port, "shop/web", authorizations=(only,)),),
+                )
+            )
+            refused = await request(out_port, "/")
+            assert refused.status == 403
+            assert refused.headers["meshfleet-proxy-error"] == "unauthorized"
+            text = await scrape(server)
+    await backend.stop()
+    assert metric_value(text, "inbound_http_authz_deny_total", reason="unauthorized", rule="server:shop/web") == 1
+    assert metric_value(text, "inbound_http_authz_allow_total", reason="default-allow") == 1
