@@ -334,8 +334,11 @@ class OutboundRouter:
                 attempt: Attempt | None = None
                 error: UpstreamError | None = None
                 try:
-                    async with asyncio.timeout(policy.per_try_timeout):
+                    if policy.per_try_timeout is None:  # no timer to arm: the request timeout bounds the try
                         attempt = await self._try(ep, request, head, buffered, complete, body, timeouts)
+                    else:
+                        async with asyncio.timeout(policy.per_try_timeout):
+                            attempt = await self._try(ep, request, head, buffered, complete, body, timeouts)
                     outcome = classify_status(attempt.response.status)
                 except TimeoutError:
                     outcome, error = Outcome.TIMEOUT, RequestTimeout("per-try timeout")
@@ -397,17 +400,14 @@ class OutboundRouter:
             )
             started = self._clock()
             try:
-                conn.write(head)
-                if complete:
-                    if buffered:
-                        conn.write(buffered)
-                else:
-                    conn.write(encode_chunk(buffered))
+                # Head and buffered body in one write: one system call, one TLS record.
+                conn.write(head + buffered if complete else head + encode_chunk(buffered))
+                if not complete:
                     async for piece in body.chunks():
                         conn.write(encode_chunk(piece))
-                        await conn.writer.drain()
+                        await conn.drain()
                     conn.write(LAST_CHUNK)
-                await conn.writer.drain()
+                await conn.drain()
                 response = await conn.read_head(request.method, None)
             except (ConnectionError, OSError) as e:
                 self._pool.discard(conn)

@@ -68,6 +68,11 @@ class UpstreamConnection:
         self.count.written += len(data)
         self.writer.write(data)
 
+    async def drain(self) -> None:
+        """Wait for the peer to take what was written, only if some of it is still buffered."""
+        if self.writer.transport.get_write_buffer_size():
+            await self.writer.drain()
+
     async def _next_event(self, wait: float | None) -> Event:
         while not self._events:
             if wait is None:
