@@ -1,7 +1,9 @@
 """Bring a local fleet of real Kubernetes control planes up and down.
 
 Clusters start concurrently; within a cluster the order is etcd, apiserver,
-then controller-manager and scheduler, each waited for before the next.  If
+then controller-manager and scheduler, each waited for before the next; with
+podlets, then the podlet and the cluster's Prometheus (its discovery loop, then
+Prometheus itself; see fleet.local.prometheus).  If
 anything fails, every process this call started is stopped again and the error
 names the cluster and component with the end of its log.
 """
@@ -17,13 +19,13 @@ import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import aiohttp
 import yaml
 
-from fleet.local import commands, process
+from fleet.local import commands, process, prometheus
 from fleet.local.binaries import BinarySet, ensure_binaries
 from fleet.local.commands import ClusterPaths
 from fleet.local.errors import ComponentStartError, LocalFleetError, UnknownClusterError
@@ -38,7 +40,9 @@ ETCD_TIMEOUT = 30.0
 APISERVER_TIMEOUT = 120.0
 CONTROLLER_TIMEOUT = 60.0
 PODLET_TIMEOUT = 90.0
+PROMETHEUS_TIMEOUT = 60.0
 _PORT_RETRIES = 3
+PROMETHEUS_COMPONENTS = ("prometheus-targets", "prometheus")
 FLEET_EXTRAS = ("fleet-repo", "keystore", "rollout", "git-cache", "status.json", "watch.log", "webhook.secret")
 
 
@@ -51,11 +55,12 @@ class ClusterStatus:
     uptime_seconds: float
     pids: dict[str, int]
     kubeconfig: str
+    prometheus: str | None = None  # the cluster's Prometheus HTTP API, when it runs one
 
     def to_json(self) -> dict[str, object]:
         return {"name": self.name, "apiServer": self.api_url, "context": self.context, "ready": self.ready,
                 "uptimeSeconds": round(self.uptime_seconds, 1), "pids": self.pids,
-                "kubeconfig": self.kubeconfig}
+                "kubeconfig": self.kubeconfig, "prometheus": self.prometheus}
 
 
 class _PortsTaken(Exception):
@@ -106,9 +111,13 @@ def _port_free(port: int) -> bool:
 
 
 class LocalFleet:
-    def __init__(self, state_dir: Path, progress: Progress = lambda _msg: None, podlets: bool = False) -> None:
+    def __init__(self, state_dir: Path, progress: Progress = lambda _msg: None, podlets: bool = False,
+                 prometheus: bool | None = None) -> None:
         self.state = FleetState.load(state_dir)
         self.podlets = podlets  # one node agent per cluster, so pods really run (needs root)
+        # A Prometheus per cluster scraping its proxies; by default only where pods run, since
+        # without a podlet there is no proxy to scrape.
+        self.prometheus = podlets if prometheus is None else prometheus
         self.progress = progress
         self._ports = _PortPicker()
         self._lock = asyncio.Lock()
@@ -168,7 +177,7 @@ class LocalFleet:
         for attempt in range(_PORT_RETRIES):
             ports = ports or self._ports.ports()
             try:
-                procs = await self._start_components(plan, ports, paths, bins, started)
+                procs, prom_port = await self._start_components(plan, ports, paths, bins, started)
                 break
             except _PortsTaken:
                 self.progress(f"{plan.name}: a port was taken meanwhile; picking others (try {attempt + 2})")
@@ -177,12 +186,13 @@ class LocalFleet:
             raise ComponentStartError(plan.name, "start-up", f"found no free ports in {_PORT_RETRIES} tries", "")
         assert ports is not None
         async with self._lock:
-            self.state.clusters[plan.name] = ClusterRecord(plan.name, plan.index, ports, tuple(procs), time.time())
+            self.state.clusters[plan.name] = ClusterRecord(plan.name, plan.index, ports, tuple(procs), time.time(),
+                                                           prom_port)
             self.state.save()
         self.progress(f"{plan.name}: ready at https://127.0.0.1:{ports.apiserver} in {time.monotonic() - t0:.1f}s")
 
     async def _start_components(self, plan: ClusterPlan, ports: Ports, paths: ClusterPaths, bins: BinarySet,
-                                started: list[ProcessRecord]) -> list[ProcessRecord]:
+                                started: list[ProcessRecord]) -> tuple[list[ProcessRecord], int | None]:
         self._write_kubeconfigs(plan, ports, paths)
         mine: list[ProcessRecord] = []
 
@@ -210,12 +220,83 @@ class LocalFleet:
                 node = f"{plan.name}-node-1"
                 podlet = launch("podlet", commands.podlet(plan, ports, paths, node))
                 await self._wait(plan, podlet, PODLET_TIMEOUT, self._node_ready(ports.apiserver, paths, node))
+            prom_port = await self._start_prometheus(plan, ports.apiserver, paths, launch) if self.prometheus else None
         except BaseException:
             await asyncio.to_thread(process.stop, mine)
             for rec in mine:
                 started.remove(rec)
             raise
-        return mine
+        return mine, prom_port
+
+    async def _start_prometheus(self, plan: ClusterPlan, apiserver_port: int, paths: ClusterPaths,
+                                launch: Callable[[str, list[str]], ProcessRecord]) -> int:
+        """The discovery loop, then Prometheus on its per-index port (another free one if that is taken)."""
+        files = prometheus.PrometheusFiles(paths.root / "prometheus")
+        await asyncio.to_thread(prometheus.write_files, files)
+        admin = paths.pki.pair("admin")
+        written_at = files.targets.stat().st_mtime_ns
+        targets = launch("prometheus-targets", prometheus.discovery_command(
+            apiserver_port, paths.pki.ca.cert, admin.cert, admin.key, files))
+
+        async def listed() -> bool:  # its first pod list has been written
+            return files.targets.stat().st_mtime_ns != written_at
+        await self._wait(plan, targets, PROMETHEUS_TIMEOUT, listed)
+        preferred = prometheus.preferred_port(plan.index)
+        port = preferred if _port_free(preferred) else self._ports.one()
+        if port != preferred:
+            self.progress(f"{plan.name}: port {preferred} is taken; Prometheus listens on {port} instead")
+        prom = launch("prometheus", prometheus.prometheus_command(prometheus.PROMETHEUS_BINARY, files, port))
+
+        async def ready() -> bool:
+            return await prometheus.ready(port)
+        await self._wait(plan, prom, PROMETHEUS_TIMEOUT, ready)
+        return port
+
+    async def add_prometheus(self, name: str) -> str:
+        """Start a Prometheus for a running cluster that has none; ``down`` stops it with the cluster.
+
+        Returns its HTTP API URL.  For a fleet started without one (``local up`` as non-root, or
+        tests that scrape proxies they run themselves).
+        """
+        rec = self._record(name)
+        if rec.prometheus_url is not None:
+            return rec.prometheus_url
+        paths = self.state.cluster_paths(name)
+        mine: list[ProcessRecord] = []
+
+        def launch(component: str, argv: list[str]) -> ProcessRecord:
+            mine.append(process.spawn(argv, paths.log(component), component))
+            return mine[-1]
+
+        try:
+            port = await self._start_prometheus(ClusterPlan(name, rec.index), rec.ports.apiserver, paths, launch)
+        except _PortsTaken as e:
+            await asyncio.to_thread(process.stop, mine)
+            raise ComponentStartError(name, "prometheus", "found its port taken", process.tail(paths.log("prometheus"))
+                                      ) from e
+        except BaseException:
+            await asyncio.to_thread(process.stop, mine)
+            raise
+        async with self._lock:
+            self.state.clusters[name] = replace(rec, processes=(*rec.processes, *mine), prometheus_port=port)
+            self.state.save()
+        return f"http://127.0.0.1:{port}"
+
+    async def remove_prometheus(self, name: str) -> None:
+        """Stop a cluster's Prometheus and its discovery loop; the cluster keeps running."""
+        rec = self._record(name)
+        gone = [p for p in rec.processes if p.component in PROMETHEUS_COMPONENTS]
+        await asyncio.to_thread(process.stop, gone)
+        async with self._lock:
+            self.state.clusters[name] = replace(
+                rec, processes=tuple(p for p in rec.processes if p not in gone), prometheus_port=None)
+            self.state.save()
+
+    def _record(self, name: str) -> ClusterRecord:
+        if name not in self.state.clusters:
+            known = ", ".join(sorted(self.state.clusters)) or "none"
+            raise UnknownClusterError(f"no local cluster named {name!r} (running: {known})")
+        return self.state.clusters[name]
 
     async def _wait(self, plan: ClusterPlan, rec: ProcessRecord, limit: float,
                     check: Callable[[], Awaitable[bool]]) -> None:
@@ -340,7 +421,7 @@ class LocalFleet:
         api = next((p for p in rec.processes if p.component == "kube-apiserver"), None)
         uptime = process.uptime_seconds(api) if api is not None and process.alive(api) else 0.0
         return ClusterStatus(rec.name, rec.api_url, context_name(rec.name), ready, uptime,
-                             {p.component: p.pid for p in rec.processes}, str(paths.kubeconfig))
+                             {p.component: p.pid for p in rec.processes}, str(paths.kubeconfig), rec.prometheus_url)
 
     def kubeconfig_path(self, cluster: str | None = None) -> Path:
         if cluster is None:

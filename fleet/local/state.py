@@ -35,10 +35,16 @@ class ClusterRecord:
     ports: Ports
     processes: tuple[ProcessRecord, ...]
     started_at: float
+    # The loopback port of the cluster's Prometheus, when it runs one (see fleet.local.prometheus).
+    prometheus_port: int | None = None
 
     @property
     def api_url(self) -> str:
         return f"https://127.0.0.1:{self.ports.apiserver}"
+
+    @property
+    def prometheus_url(self) -> str | None:
+        return None if self.prometheus_port is None else f"http://127.0.0.1:{self.prometheus_port}"
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -53,6 +59,7 @@ class ClusterRecord:
             },
             "startedAt": self.started_at,
             "processes": [p.to_json() for p in self.processes],
+            **({"prometheusPort": self.prometheus_port} if self.prometheus_port is not None else {}),
         }
 
     @classmethod
@@ -68,6 +75,7 @@ class ClusterRecord:
                         int(ports["controllerManager"]), int(ports["scheduler"])),
             processes=tuple(ProcessRecord.from_json(p) for p in procs),
             started_at=float(str(data["startedAt"])),
+            prometheus_port=int(str(data["prometheusPort"])) if data.get("prometheusPort") is not None else None,
         )
 
 
