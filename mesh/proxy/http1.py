@@ -103,6 +103,9 @@ class Upgraded:
 
 Event = Request | Response | Data | EndOfMessage | Upgraded
 
+# EndOfMessage carries nothing, so every message shares one (no allocation per message).
+END_OF_MESSAGE = EndOfMessage()
+
 
 def header_value(headers: Headers, name: bytes) -> bytes | None:
     """First value of ``name`` (case-insensitive), or None."""
@@ -228,11 +231,15 @@ class _Reader:
         raise err  # stops llhttp; surfaces as HttpParserCallbackError
 
     def on_url(self, url: bytes) -> None:
-        self._count(len(url))
+        self._head_bytes += len(url)
+        if self._head_bytes > self._max_head:
+            self._count(0)
         self._url += url
 
     def on_status(self, reason: bytes) -> None:
-        self._count(len(reason))
+        self._head_bytes += len(reason)
+        if self._head_bytes > self._max_head:
+            self._count(0)
         self._reason += reason
 
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -247,7 +254,7 @@ class _Reader:
         self._events.append(Data(bytes(body)))
 
     def on_message_complete(self) -> None:
-        self._events.append(EndOfMessage())
+        self._events.append(END_OF_MESSAGE)
         self._in_head = True
         self._head_bytes = 0
 
@@ -388,7 +395,7 @@ class ResponseReader(_Reader):
         if self._method == "HEAD" and status >= 200:
             # llhttp cannot be told the request was HEAD; it would wait for a
             # body that never comes. End the message here, use a fresh parser.
-            self._events.append(EndOfMessage())
+            self._events.append(END_OF_MESSAGE)
             self._in_head = True
             self._replaced = True
 
@@ -403,7 +410,7 @@ class ResponseReader(_Reader):
         """The backend closed; ends a read-until-close body or reports truncation."""
         if not self._in_head and self._framing is Framing.CLOSE:
             self._in_head = True
-            self._events.append(EndOfMessage())
+            self._events.append(END_OF_MESSAGE)
             return self._take()
         if not self._in_head:
             raise HttpError("connection closed in the middle of a response body")
