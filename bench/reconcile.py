@@ -401,8 +401,53 @@ def webhook_part(commits: int, noop_window: float) -> None:
                 print(f"watcher resident memory: {rss_mib(watcher.proc.pid):.0f} MiB")
             finally:
                 watcher.stop()
+            repo.write("fleet.yaml", set_log_level(fleet_yaml, "trace"))
+            revision = repo.commit("log level trace")
+            asyncio.run(apply_breakdown(tmp, repo.root, kubeconfig, keystore, revision))
             noop(tmp, repo, kubeconfig, keystore, secret, names, revision, noop_window)
     print(load_note())
+
+
+async def apply_breakdown(tmp: Path, repo: Path, kubeconfig: Path, keystore: Path, revision: str) -> None:
+    """One pass of the reconciler's engine, in this process, applying ``revision``: its API requests, timed."""
+    from fleet.kube.client import KubeClient
+    from fleet.reconcile.engine import FleetReconciler
+    from fleet.source import GitSource
+
+    calls: list[tuple[str, str, float]] = []
+    original = KubeClient.request
+
+    async def timed(self: KubeClient, method: str, path: str, **kw: Any) -> Any:
+        t0 = time.monotonic()
+        try:
+            return await original(self, method, path, **kw)
+        finally:
+            calls.append((self.access.server, method, time.monotonic() - t0))
+
+    snapshot = await GitSource(str(repo), "main", cache=tmp / "cache-breakdown").sync_async()
+    assert snapshot.revision == revision
+    engine = FleetReconciler(kubeconfig=[kubeconfig], keystore=keystore)
+    KubeClient.request = timed  # type: ignore[method-assign]
+    try:
+        assert engine.load(snapshot.tree, snapshot.revision) == ()
+        t0 = time.monotonic()
+        engine.schedule()
+        await engine.settle()
+        wall = time.monotonic() - t0
+    finally:
+        KubeClient.request = original  # type: ignore[method-assign]
+        await engine.close()
+    applied = [s.applied_revision == revision for s in engine.statuses.values()]
+    servers = {c[0] for c in calls}
+    per_method: dict[str, int] = {}
+    for _, method, _d in calls:
+        per_method[method] = per_method.get(method, 0) + 1
+    total = sum(d for _, _, d in calls)
+    print(f"one engine pass applying a new revision to the 3 clusters, in-process: {wall:.2f} s wall, "
+          f"applied on {sum(applied)}/3; {len(calls) / len(servers):.0f} API requests per cluster, one after "
+          f"another ({', '.join(f'{m} {n / len(servers):.0f}' for m, n in sorted(per_method.items()))}); "
+          f"mean {total / len(calls) * 1000:.0f} ms, p50 {statistics.median([c[2] for c in calls]) * 1000:.0f} ms "
+          f"per request; their sum per cluster {total / len(servers):.2f} s")
 
 
 def deployment_revisions(fleet: Any, names: list[str]) -> dict[str, str]:
