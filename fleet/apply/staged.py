@@ -28,6 +28,21 @@ class StagedResult:
     seconds: float
 
 
+INJECT_LABEL = "meshfleet.io/inject"
+_POD_MAKERS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"})
+
+
+def meshed_workloads(desired: Sequence[Obj]) -> list[Obj]:
+    """Workloads in namespaces of this revision that ask for injection.
+
+    Their pods must be created after the injector's webhook is registered, or they
+    start without a proxy and stay outside the mesh until something restarts them.
+    """
+    injected = {o["metadata"]["name"] for o in desired if o["kind"] == "Namespace"
+                and (o["metadata"].get("labels") or {}).get(INJECT_LABEL) == "enabled"}
+    return [o for o in desired if o["kind"] in _POD_MAKERS and o["metadata"].get("namespace") in injected]
+
+
 def _webhook_deployments(webhook: Obj, desired: Sequence[Obj]) -> list[Obj]:
     services = {(h["clientConfig"]["service"]["namespace"], h["clientConfig"]["service"]["name"])
                 for h in webhook.get("webhooks", []) if h.get("clientConfig", {}).get("service")}
@@ -71,7 +86,8 @@ async def apply_staged(client: KubeClient, cluster: str, revision: str, objects:
     previous, _ = await read_inventory(client)
     desired = ordered(objects)
     webhooks = [o for o in desired if o["kind"].endswith("WebhookConfiguration")]
-    rest = ordered([o for o in desired if o not in webhooks] + list(extra))
+    meshed = meshed_workloads(desired)
+    rest = ordered([o for o in desired if o not in webhooks and o not in meshed] + list(extra))
     crds = [o["metadata"]["name"] for o in rest if o["kind"] == "CustomResourceDefinition"]
     waited = not crds
     for obj in rest:
@@ -87,6 +103,11 @@ async def apply_staged(client: KubeClient, cluster: str, revision: str, objects:
             await client.apply(hook, FIELD_MANAGER)
         else:
             held.append(ObjectRef.of(hook))
+    if held:
+        held += [ObjectRef.of(o) for o in meshed]
+    else:
+        for obj in meshed:
+            await client.apply(obj, FIELD_MANAGER)
     desired_refs = {ObjectRef.of(o) for o in desired}
     pruned: list[ObjectRef] = []
     for ref in to_prune(previous, desired_refs):
@@ -99,8 +120,9 @@ async def apply_staged(client: KubeClient, cluster: str, revision: str, objects:
 
 async def register_webhooks(client: KubeClient, cluster: str, revision: str, objects: Sequence[Obj]
                             ) -> tuple[ObjectRef, ...]:
-    """Register the held-back webhook configurations whose server is Ready now; returns those still held.
+    """Register the held-back webhook configurations whose server is Ready now; returns what is still held.
 
+    Once no webhook is held, the meshed workloads held with them are applied too.
     Touches nothing else, so a cluster that only reports drift keeps its edits.
     """
     desired = ordered(objects)
@@ -115,6 +137,13 @@ async def register_webhooks(client: KubeClient, cluster: str, revision: str, obj
             registered.add(ref)
         else:
             held.append(ref)
+    meshed = meshed_workloads(desired)
+    if held:
+        held += [ObjectRef.of(o) for o in meshed]
+    else:
+        for obj in meshed:
+            await client.apply(obj, FIELD_MANAGER)
+            registered.add(ObjectRef.of(obj))
     if registered:
         previous, _ = await read_inventory(client)
         await client.apply(inventory_object(previous | registered, revision, cluster), FIELD_MANAGER)

@@ -107,6 +107,7 @@ def merge_settings(base: Settings, raw: dict[str, Any] | None) -> Settings:
     return Settings(
         replicas=raw.get("replicas", base.replicas),
         ha=raw.get("ha", base.ha),
+        demo=raw.get("demo", base.demo),
         resources=Resources(
             requests=_amounts(base.resources.requests, resources.get("requests")),
             limits=_amounts(base.resources.limits, resources.get("limits")),

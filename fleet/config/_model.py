@@ -63,6 +63,7 @@ class Settings:
 
     replicas: int = 1
     ha: bool = False
+    demo: bool = False  # the meshed demo namespace (mesh.manifests.demo)
     resources: Resources = Resources(
         requests=ResourceAmounts(cpu="100m", memory="64Mi"),
         limits=ResourceAmounts(memory="256Mi"),

@@ -18,7 +18,7 @@ from fleet.apply.diff import drift_of, predict
 from fleet.apply.drift import Drift
 from fleet.apply.inventory import GateTimeout
 from fleet.apply.plan import FIELD_MANAGER, ObjectRef
-from fleet.apply.staged import apply_staged, register_webhooks
+from fleet.apply.staged import apply_staged, meshed_workloads, register_webhooks
 from fleet.config import ClusterConfig, DriftMode, TrustAnchor
 from fleet.errors import KeystoreError
 from fleet.kube.client import KubeClient
@@ -129,9 +129,11 @@ class ClusterSync:
                     ) -> ClusterStatus:
         """At the applied revision: look for drift (correcting it unless the cluster says report) and health."""
         name = target.config.name
-        # A webhook still held back for its server is not drift: it was never registered.
+        # A webhook still held back for its server is not drift: it was never registered; nor are
+        # the meshed workloads held back with it.
+        waiting = {id(o) for o in meshed_workloads(target.objects)} if status.held_back else set()
         objects = [o for o in target.objects
-                   if not (status.held_back and o["kind"].endswith("WebhookConfiguration"))]
+                   if not (status.held_back and o["kind"].endswith("WebhookConfiguration")) and id(o) not in waiting]
         try:
             with self._metrics.duration.labels(cluster=name).time():
                 drift = tuple(drift_of(await predict(self.client, objects)))

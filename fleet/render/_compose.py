@@ -75,12 +75,8 @@ def fleet_objects(config: FleetConfig, cluster: ClusterConfig) -> list[Obj]:
 
 
 def demo_enabled(cluster: ClusterConfig) -> bool:
-    """Whether the cluster's settings ask for the demo namespace.
-
-    ``demo`` is a boolean setting (``fleet.yaml`` ``spec.defaults`` or a
-    cluster's ``spec.overrides``); a configuration model without it renders no demo.
-    """
-    return getattr(cluster.settings, "demo", False) is True
+    """Whether the cluster's settings ask for the demo namespace (``demo``: fleet defaults or cluster overrides)."""
+    return cluster.settings.demo
 
 
 def demo_objects(config: FleetConfig, cluster: ClusterConfig) -> list[Obj]:

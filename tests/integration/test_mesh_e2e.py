@@ -34,7 +34,7 @@ from fleet.local.podlet.api import Kube
 from fleet.local.podlet.errors import NotFound
 from fleet.local.podlet.records import cleanup_node
 from fleet.reconcile.cli import reconcile_main
-from mesh.manifests import DEMO_NAMESPACE, DemoParams, demo
+from mesh.manifests import DEMO_NAMESPACE
 from tests.integration.test_podlet import Podlets, _node_ready
 
 pytestmark = [pytest.mark.cluster, pytest.mark.root, pytest.mark.netns, pytest.mark.slow]
@@ -158,6 +158,7 @@ def _fleet_repo(root: Path, context: str, pod_cidr: str, service_cidr: str, keys
     root.mkdir()
     fleet = yaml.safe_load((REPO_ROOT / "fleet.yaml").read_text())
     fleet["spec"]["rollout"] = {"waves": [["e2e"]], "waveTimeout": "4m"}
+    fleet["spec"]["defaults"]["demo"] = True  # the reconciler renders and applies the demo namespace
     (root / "fleet.yaml").write_text(yaml.safe_dump(fleet))
     (root / "clusters").mkdir()
     (root / "clusters" / "e2e.yaml").write_text(yaml.safe_dump({
@@ -213,10 +214,6 @@ async def _deploy_demo(m: Mesh) -> None:
             return bool(got.get("items"))
 
         await wait_for("the injector webhook registered", webhook, 60)
-        bundle = (await kube.get(f"/api/v1/namespaces/{MESH_NS}/configmaps/trust-anchors"))["data"]
-        pem = next(iter(bundle.values())).encode()
-        for obj in demo(DemoParams(version="0.1.0", trust_bundle_pem=pem)):
-            await kube.create(_path(obj), obj)
         for sel, n in (("app=web", 1), ("app=api,version=v1", 1), ("app=api,version=v2", 1), ("app=backend", 1)):
             await wait_for(f"{sel} Ready", lambda sel=sel, n=n: _ready_pods(kube, sel, n), 120)
         # A pod is Ready when its proxy is; the app behind it may still be starting.

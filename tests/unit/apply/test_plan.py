@@ -54,3 +54,13 @@ def test_deployment_health() -> None:
     assert "1/2 available" in deployment_health(dep).message
     assert is_established({"status": {"conditions": [{"type": "Established", "status": "True"}]}})
     assert not is_established({"status": {}})
+
+
+def test_workloads_of_injected_namespaces_wait_for_the_webhook() -> None:
+    from fleet.apply.staged import meshed_workloads
+
+    demo_ns = {**obj("Namespace", "demo"), "metadata": {"name": "demo", "labels": {"meshfleet.io/inject": "enabled"}}}
+    objs = [demo_ns, obj("Deployment", "web", "demo", "apps/v1"), obj("Service", "web", "demo"),
+            obj("ConfigMap", "trust-anchors", "demo"), obj("Namespace", "meshfleet"),
+            obj("Deployment", "injector", "meshfleet", "apps/v1")]
+    assert [(o["kind"], o["metadata"]["name"]) for o in meshed_workloads(objs)] == [("Deployment", "web")]

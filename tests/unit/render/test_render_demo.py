@@ -36,12 +36,9 @@ def test_demo_objects_are_meshed_and_chained(tmp_path: Path) -> None:
 def test_the_demo_is_rendered_only_when_the_setting_asks_for_it(tmp_path: Path) -> None:
     config = example_fleet(tmp_path / "fleet")
     cluster = config.cluster("north")
-    assert not demo_enabled(cluster)
-    assert not [o for o in render_cluster(config, "north", REVISION) if o["metadata"].get("namespace") == "demo"]
-    # A settings value that carries the flag (as the config model does once it has the field).
-    flagged = dataclasses.replace(cluster, settings=_WithDemo())
-    assert demo_enabled(flagged)
-
-
-class _WithDemo:
-    demo = True
+    assert demo_enabled(cluster)  # the example fleet turns it on in its defaults
+    assert [o for o in render_cluster(config, "north", REVISION) if o["metadata"].get("namespace") == "demo"]
+    off = dataclasses.replace(cluster, settings=dataclasses.replace(cluster.settings, demo=False))
+    assert not demo_enabled(off)
+    without = dataclasses.replace(config, clusters=tuple(off if c.name == "north" else c for c in config.clusters))
+    assert not [o for o in render_cluster(without, "north", REVISION) if o["metadata"].get("namespace") == "demo"]

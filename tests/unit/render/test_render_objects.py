@@ -74,7 +74,8 @@ def test_crds_cover_policy_and_multicluster_apis_with_schemas(config: FleetConfi
 
 
 def test_components_run_our_image_at_the_mesh_version_with_their_subcommand(config: FleetConfig) -> None:
-    deployments = _by_kind(render_cluster(config, "north", REVISION), "Deployment")
+    deployments = {name: dep for name, dep in _by_kind(render_cluster(config, "north", REVISION), "Deployment").items()
+                   if dep["metadata"]["namespace"] == config.mesh.namespace}
     assert set(deployments) == {"identity", "destination", "injector"}
     for name, dep in deployments.items():
         (container,) = dep["spec"]["template"]["spec"]["containers"]
@@ -82,8 +83,9 @@ def test_components_run_our_image_at_the_mesh_version_with_their_subcommand(conf
         assert container["args"][0] == name
         assert dep["metadata"]["namespace"] == "meshfleet"
         assert dep["spec"]["replicas"] == 1
-    services = _by_kind(render_cluster(config, "north", REVISION), "Service")
-    assert set(services) == {"identity", "destination", "injector"}
+    services = {name for name, svc in _by_kind(render_cluster(config, "north", REVISION), "Service").items()
+                if svc["metadata"]["namespace"] == config.mesh.namespace}
+    assert services == {"identity", "destination", "injector"}
 
 
 def test_gateway_and_links_only_for_linked_clusters(config: FleetConfig) -> None:
