@@ -241,3 +241,29 @@ def test_tui_once_json_matches_promql_under_load(
     client_success = load.statuses.count(200) / len(load.statuses)
     assert abs(client_success - (FAIL_EVERY - 1) / FAIL_EVERY) < 0.02
     assert abs(got["successRate"] - client_success) < 0.05
+
+
+def test_local_up_runs_a_prometheus_per_cluster_and_down_stops_it(tmp_path: Path) -> None:
+    from fleet.local import process
+
+    fleet = LocalFleet(tmp_path / "state", prometheus=True)
+    try:
+        (row,) = asyncio.run(fleet.up(("delta",)))
+        assert row.ready
+        assert {"prometheus", "prometheus-targets"} <= set(row.pids)
+        assert row.prometheus is not None
+        assert row.prometheus.startswith("http://127.0.0.1:")
+        # Its configuration is in force: the proxies' job exists, with no target while no pod runs.
+        with urllib.request.urlopen(f"{row.prometheus}/api/v1/targets", timeout=5) as r:  # noqa: S310 - loopback
+            assert json.load(r)["data"]["activeTargets"] == []
+        with urllib.request.urlopen(f"{row.prometheus}/api/v1/status/config", timeout=5) as r:  # noqa: S310
+            assert f"job_name: {JOB}" in json.load(r)["data"]["yaml"]
+        # Another shell sees it in the record.
+        (again,) = asyncio.run(LocalFleet(tmp_path / "state").status_async())
+        assert again.prometheus == row.prometheus
+        assert again.ready
+    finally:
+        procs = LocalFleet(tmp_path / "state").processes()
+        asyncio.run(LocalFleet(tmp_path / "state").down())
+    assert [p.component for p in procs if p.component.startswith("prometheus")]
+    assert not [p for p in procs if process.alive(p)]
