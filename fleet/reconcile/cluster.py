@@ -89,15 +89,19 @@ class ClusterSync:
 
     # -- health ----------------------------------------------------------------------------------------
 
-    async def _health(self, target: Target, missing: Sequence[str], issuer_expiry: datetime | None) -> Health:
+    async def _health(self, target: Target, missing: Sequence[str], issuer_expiry: datetime | None,
+                      held: bool = False) -> Health:
+        # Workloads held back until the injector's webhook is registered are not missing: not yet due.
+        waiting = {id(o) for o in meshed_workloads(target.objects)} if held else set()
+        objects = [o for o in target.objects if id(o) not in waiting]
         live: dict[ObjectRef, Obj | None] = {}
-        for ref in checked_refs(target.objects):
+        for ref in checked_refs(objects):
             live[ref] = await self.client.get(ref.api_version, ref.kind, ref.name, ref.namespace or None)
         try:
             pods = await self.client.list("v1", "Pod")
         except APIError:
             pods = []
-        return assess(target.objects, live, missing_secrets=missing, issuer_not_after=issuer_expiry, pods=pods)
+        return assess(objects, live, missing_secrets=missing, issuer_not_after=issuer_expiry, pods=pods)
 
     # -- passes ----------------------------------------------------------------------------------------
 
@@ -109,7 +113,7 @@ class ClusterSync:
             try:
                 secrets, missing, why, issuer_expiry = await self._secrets(target)
                 result = await apply_staged(self.client, name, revision, target.objects, extra=secrets)
-                health = await self._health(target, missing, issuer_expiry)
+                health = await self._health(target, missing, issuer_expiry, held=bool(result.held_back))
             except Unreachable as e:
                 self._metrics.errors.labels(cluster=name, reason="unreachable").inc()
                 return machine.unreachable(status, revision, str(e), self._clock(), self._backoff)
@@ -160,7 +164,7 @@ class ClusterSync:
             secrets, missing, why, issuer_expiry = await self._secrets(target)
             for secret in secrets:  # renewal due: apply the new Secrets without touching anything else
                 await self.client.apply(secret, FIELD_MANAGER)
-            health = await self._health(target, missing, issuer_expiry)
+            health = await self._health(target, missing, issuer_expiry, held=bool(held))
         except Unreachable as e:
             return machine.unreachable(status, target.revision, str(e), self._clock(), self._backoff)
         except (KubeError, GateTimeout) as e:
