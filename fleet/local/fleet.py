@@ -103,6 +103,8 @@ def _below_ephemeral_range() -> tuple[int, int]:
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # As the components bind: a port whose old connections linger in TIME_WAIT is free to listen on.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -242,7 +244,7 @@ class LocalFleet:
             return files.targets.stat().st_mtime_ns != written_at
         await self._wait(plan, targets, PROMETHEUS_TIMEOUT, listed)
         preferred = prometheus.preferred_port(plan.index)
-        port = preferred if _port_free(preferred) else self._ports.one()
+        port = preferred if prometheus.can_listen(preferred) else self._ports.one()
         if port != preferred:
             self.progress(f"{plan.name}: port {preferred} is taken; Prometheus listens on {port} instead")
         prom = launch("prometheus", prometheus.prometheus_command(prometheus.PROMETHEUS_BINARY, files, port))

@@ -9,10 +9,13 @@ Public API:
 - Pure: :func:`scrape_targets` / :func:`pod_target` / :func:`deployment_of` (pods to targets),
   :func:`targets_document`, :func:`config_yaml`, :func:`prometheus_command`,
   :func:`discovery_command`, :func:`preferred_port`, :class:`PrometheusFiles`.
-- I/O: :func:`write_files` (configuration and an empty target file), :func:`ready` (``/-/ready``).
+- I/O: :func:`write_files` (configuration and an empty target file), :func:`ready` (``/-/ready``),
+  :func:`can_listen` (whether Prometheus could take a port).
 """
 
 from __future__ import annotations
+
+import socket
 
 from fleet.local.prometheus._config import (
     BASE_PORT,
@@ -51,6 +54,7 @@ __all__ = [
     "deployment_of",
     "discovery_command",
     "pod_target",
+    "can_listen",
     "preferred_port",
     "prometheus_command",
     "ready",
@@ -79,3 +83,20 @@ async def ready(port: int) -> bool:
             return r.status == 200
     except (aiohttp.ClientError, TimeoutError, OSError):
         return False
+
+
+def can_listen(port: int) -> bool:
+    """Whether a server could listen on loopback ``port`` now.
+
+    Bound the way Prometheus (Go) binds, with SO_REUSEADDR: the connections of a Prometheus
+    stopped a moment ago linger in TIME-WAIT on its port, and they must not move the cluster's
+    Prometheus away from the port its cluster file names.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            s.listen(1)
+        except OSError:
+            return False
+    return True

@@ -16,6 +16,7 @@ from fleet.local.prometheus import (
     DEFAULT_ADMIN_PORT,
     PROXY_CONTAINER,
     PrometheusFiles,
+    can_listen,
     config_yaml,
     deployment_of,
     discovery_command,
@@ -164,3 +165,19 @@ def test_the_fleet_record_keeps_the_prometheus_port_and_reads_records_without_on
     state.save()
     assert "prometheusPort" not in state.file.read_text()
     assert FleetState.load(tmp_path).clusters["east"].prometheus_url is None
+
+
+def test_a_port_held_by_a_listener_is_not_free_but_one_left_in_time_wait_is() -> None:
+    import socket
+
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        assert not can_listen(port)
+        client = socket.create_connection(("127.0.0.1", port))
+        conn, _ = server.accept()
+        conn.close()  # the server side closes first, so its end of the connection waits in TIME-WAIT
+        client.close()
+    assert can_listen(port)
