@@ -169,6 +169,7 @@ def test_the_fleet_record_keeps_the_prometheus_port_and_reads_records_without_on
 
 def test_a_port_held_by_a_listener_is_not_free_but_one_left_in_time_wait_is() -> None:
     import socket
+    import time
 
     with socket.socket() as server:
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -179,5 +180,6 @@ def test_a_port_held_by_a_listener_is_not_free_but_one_left_in_time_wait_is() ->
         client = socket.create_connection(("127.0.0.1", port))
         conn, _ = server.accept()
         conn.close()  # the server side closes first, so its end of the connection waits in TIME-WAIT
+        time.sleep(0.05)
         client.close()
     assert can_listen(port)
