@@ -543,3 +543,39 @@ def test_watch_applies_a_new_cluster_file_when_a_signed_webhook_arrives(env: dic
     assert refused == 401
     assert accepted == 202
     assert {c["name"]: c["state"] for c in doc["clusters"]} == {"alpha": "Progressing", "beta": "Progressing"}
+
+
+def test_a_cluster_whose_api_server_dies_is_unreachable_then_converges_when_it_is_back(
+        env: dict[str, Any], local_fleet: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    import signal
+
+    from fleet.local import process
+    from fleet.local.fleet import LocalFleet
+
+    fleet = LocalFleet(local_fleet.state_dir)
+    beta = fleet.state.clusters["beta"]
+    apiserver = next(p for p in beta.processes if p.component == "kube-apiserver")
+    revision = env["repo"].commit(fleet_files(env), "two clusters")
+    os.kill(apiserver.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while process.alive(apiserver) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    try:
+        assert run_reconcile(env, "--output", "json") == 1
+        by_name = {c["name"]: c for c in json.loads(capsys.readouterr().out)["clusters"]}
+        assert by_name["beta"]["state"] == "Unreachable"
+        assert by_name["alpha"]["appliedRevision"] == revision
+        assert status_entry(env["apis"]["alpha"])["appliedRevision"] == revision
+    finally:
+        # The API server comes back (same etcd, same state); `up` restarts what is not healthy.
+        rows = asyncio.run(LocalFleet(local_fleet.state_dir).up(("alpha", "beta")))
+        assert all(r.ready for r in rows)
+    assert run_reconcile(env, "--output", "json") == 0
+    by_name = {c["name"]: c for c in json.loads(capsys.readouterr().out)["clusters"]}
+    assert by_name["beta"]["appliedRevision"] == revision
+    assert by_name["beta"]["state"] != "Unreachable"
+    again = local_fleet.api_client("beta")  # the kubeconfig names the API server wherever it came back
+    try:
+        assert status_entry(again)["appliedRevision"] == revision
+    finally:
+        again.close()
