@@ -13,7 +13,7 @@ import contextlib
 import logging
 import ssl
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -59,6 +59,14 @@ class UpstreamConnection:
         self._on_close = on_close
         self._closed = False
         self.metrics_token = 0
+        # Set by the pool for connections counted against its per-target limit;
+        # called once, when the connection stops being available to requests.
+        self.free_slot: Callable[[], None] | None = None
+
+    def _give_up_slot(self) -> None:
+        free, self.free_slot = self.free_slot, None
+        if free is not None:
+            free()
 
     @property
     def reusable(self) -> bool:
@@ -147,6 +155,7 @@ class UpstreamConnection:
     def take_upgrade_trailing(self) -> bytes:
         """After a 101: bytes the backend already sent into the tunnel (parsed with the head)."""
         self.broken = True  # the connection now belongs to the tunnel
+        self._give_up_slot()  # a long-lived tunnel must not hold back requests waiting for the pool
         trailing = b"".join(e.trailing for e in self._events if isinstance(e, Upgraded))
         self._events.clear()
         return trailing
@@ -168,6 +177,7 @@ class UpstreamConnection:
             return
         self._closed = True
         self._deadline.cancel()
+        self._give_up_slot()
         await close_writer(self.writer)
         self._on_close(self)
 
@@ -203,7 +213,15 @@ class ResponseBody(BodyStream):
 
 
 class ConnectionPool:
-    """Idle connections per dial target, plus the code that dials new ones."""
+    """Idle connections per dial target, plus the code that dials new ones.
+
+    At most ``max_open_per_target`` connections to one target serve requests
+    at a time; a request that finds none idle and the limit reached waits for
+    one to be released (or closed, freeing room to dial). That bounds the
+    TLS connections, and so the memory, of both proxies when a client opens
+    hundreds of connections to an overloaded service: requests queue in the
+    proxy, within their request timeout, instead.
+    """
 
     def __init__(
         self,
@@ -213,6 +231,7 @@ class ConnectionPool:
         on_close: Callable[[UpstreamConnection], None],
         on_tls_failure: Callable[[DialTarget, str], None],
         max_idle_per_target: int = 64,
+        max_open_per_target: int = 128,
         idle_timeout: float = 90.0,
     ) -> None:
         self._client_tls = client_tls
@@ -221,7 +240,11 @@ class ConnectionPool:
         self._on_tls_failure = on_tls_failure
         self._idle: dict[DialTarget, list[UpstreamConnection]] = defaultdict(list)
         self._max_idle = max_idle_per_target
+        self._max_open = max_open_per_target
         self._idle_timeout = idle_timeout
+        self._open: dict[DialTarget, int] = {}
+        # Requests waiting for a connection: each gets a released connection, or None to dial one.
+        self._waiters: dict[DialTarget, deque[asyncio.Future[UpstreamConnection | None]]] = {}
 
     async def acquire(self, target: DialTarget, connect_timeout: float) -> UpstreamConnection:
         idle = self._idle.get(target)
@@ -233,7 +256,67 @@ class ConnectionPool:
                 conn.saw_response_bytes = False
                 return conn
             await conn.close()
-        return await self.dial(target, connect_timeout)
+        if self._open.get(target, 0) >= self._max_open:
+            handed = await self._wait_turn(target)
+            if handed is not None:
+                return handed
+        self._open[target] = self._open.get(target, 0) + 1
+        try:
+            conn = await self.dial(target, connect_timeout)
+        except BaseException:
+            self._slot_freed(target)
+            raise
+        conn.free_slot = lambda: self._slot_freed(target)
+        return conn
+
+    async def _wait_turn(self, target: DialTarget) -> UpstreamConnection | None:
+        """Wait until a connection to ``target`` is handed over, or None once there is room to dial."""
+        waiter: asyncio.Future[UpstreamConnection | None] = asyncio.get_running_loop().create_future()
+        queue = self._waiters.setdefault(target, deque())
+        queue.append(waiter)
+        try:
+            handed = await waiter
+        except asyncio.CancelledError:
+            # Our request gave up (its timeout). What was handed to it goes to the next in line.
+            if waiter.done() and not waiter.cancelled():
+                late = waiter.result()
+                if late is not None:
+                    self.release(late)
+                else:
+                    self._slot_freed(target)  # the room reserved for us goes to the next in line
+            raise
+        finally:
+            if waiter in queue:
+                queue.remove(waiter)
+            if not queue:
+                self._waiters.pop(target, None)
+        if handed is not None:
+            handed.reused = True
+            handed.saw_response_bytes = False
+        else:
+            # Room to dial was handed over; count it again, as the freed slot was ours.
+            self._open[target] = self._open.get(target, 0) - 1
+        return handed
+
+    def _wake_one(self, target: DialTarget, conn: UpstreamConnection | None) -> bool:
+        queue = self._waiters.get(target)
+        while queue:
+            waiter = queue.popleft()
+            if not waiter.done():
+                if conn is None:
+                    # The freed slot passes to the waiter, which will dial.
+                    self._open[target] = self._open.get(target, 0) + 1
+                waiter.set_result(conn)
+                return True
+        return False
+
+    def _slot_freed(self, target: DialTarget) -> None:
+        left = self._open.get(target, 0) - 1
+        if left > 0:
+            self._open[target] = left
+        else:
+            self._open.pop(target, None)
+        self._wake_one(target, None)
 
     async def dial(self, target: DialTarget, connect_timeout: float) -> UpstreamConnection:
         tls: ssl.SSLContext | None = None
@@ -272,6 +355,8 @@ class ConnectionPool:
     def release(self, conn: UpstreamConnection) -> None:
         """Return a connection whose exchange finished cleanly."""
         conn.last_used = time.monotonic()
+        if conn.reusable and self._waiters.get(conn.target) and self._wake_one(conn.target, conn):
+            return  # straight to a request waiting for it
         idle = self._idle[conn.target]
         if conn.reusable and len(idle) < self._max_idle:
             idle.append(conn)
@@ -290,6 +375,10 @@ class ConnectionPool:
 
     def idle_count(self, target: DialTarget) -> int:
         return len(self._idle.get(target, ()))
+
+    def open_count(self, target: DialTarget) -> int:
+        """Connections to ``target`` serving requests or idle (tunnels not included)."""
+        return self._open.get(target, 0)
 
 
 def request_framing_headers(body_len: int | None, original: Framing) -> list[tuple[bytes, bytes]]:
