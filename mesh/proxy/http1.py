@@ -66,7 +66,13 @@ class Request:
     names: tuple[bytes, ...] | None = None
 
     def header(self, name: bytes) -> bytes | None:
-        return _lookup(self.headers, self.names, name)
+        names = self.names
+        if names is None:
+            return header_value(self.headers, name)
+        try:
+            return self.headers[names.index(name.lower())][1]
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +87,13 @@ class Response:
     names: tuple[bytes, ...] | None = None  # lower-cased, as in ``Request``
 
     def header(self, name: bytes) -> bytes | None:
-        return _lookup(self.headers, self.names, name)
+        names = self.names
+        if names is None:
+            return header_value(self.headers, name)
+        try:
+            return self.headers[names.index(name.lower())][1]
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,15 +126,6 @@ def header_value(headers: Headers, name: bytes) -> bytes | None:
         if key.lower() == lname:
             return value
     return None
-
-
-def _lookup(headers: Headers, names: tuple[bytes, ...] | None, name: bytes) -> bytes | None:
-    if names is None:
-        return header_value(headers, name)
-    try:
-        return headers[names.index(name.lower())][1]
-    except ValueError:
-        return None
 
 
 def lower_names(headers: Headers) -> tuple[bytes, ...]:
