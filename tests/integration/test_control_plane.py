@@ -304,7 +304,10 @@ def test_destination_serves_policy_from_real_crds(
                 plural,
                 {"apiVersion": "policy.meshfleet.io/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec},
             )
-        wait_for("the authorization to arrive", lambda: policies[-1].ports and policies[-1].ports[0].authorizations)
+        # The three objects arrive on separate watches, in any order; until the MeshTLSAuthentication
+        # has arrived the policy names it but cannot resolve it, and denies.
+        wait_for("the authorization to arrive resolved", lambda: policies[-1].ports and (
+            evaluate(policies[-1], 8080, identity_of("web", ns), "10.0.0.1").allowed))
         assert evaluate(policies[-1], 8080, identity_of("web", ns), "10.0.0.1").allowed is True
         assert evaluate(policies[-1], 8080, identity_of("other", ns), "10.0.0.1").allowed is False
     finally:
