@@ -165,6 +165,11 @@ def up_main(argv: list[str]) -> int:
         fleet = LocalFleet(root, _say, podlets=podlets)
         rows = asyncio.run(fleet.up(cfg.cluster_names))
         print(status_table(rows))
+        for row in rows:
+            want = cfg.cluster(row.name).prometheus
+            if row.prometheus and want and row.prometheus.rstrip("/") != want.rstrip("/"):
+                _say(f"warning: {row.name}'s Prometheus listens on {row.prometheus}, not {want} as "
+                     f"clusters/{row.name}.yaml says (the port was taken); the TUI will show it unreachable")
         keystore = Keystore(root / "keystore")
         secret_file = _secret_file(root)
         url = f"http://127.0.0.1:{args.port}"
