@@ -84,7 +84,7 @@ def _closed_ancestors(paths: list[str]) -> list[str]:
     return sorted(closed, key=lambda d: d.count("/"))
 
 
-def _open_for_others(scratch: str, paths: list[str]) -> None:
+def _open_for_others(scratch: str, paths: list[str]) -> bool:
     """Let a non-root container reach the interpreter and the project, in its own mount namespace only.
 
     The interpreter may live under a directory like /root that only its owner can
@@ -92,12 +92,14 @@ def _open_for_others(scratch: str, paths: list[str]) -> None:
     such a directory, with traverse permission added on its tmpfs upper layer,
     opens the way inside this mount namespace and leaves the host untouched.
     """
-    for i, d in enumerate(_closed_ancestors(paths)):
+    closed = _closed_ancestors(paths)
+    for i, d in enumerate(closed):
         layer = os.path.join(scratch, f"reach{i}")
         os.makedirs(os.path.join(layer, "upper"), exist_ok=True)
         os.makedirs(os.path.join(layer, "work"), exist_ok=True)
         _mount("overlay", d, "overlay", 0, f"lowerdir={d},upperdir={layer}/upper,workdir={layer}/work")
         os.chmod(d, os.stat(d).st_mode | 0o011)
+    return bool(closed)
 
 
 def enter(spec: dict[str, object]) -> None:
@@ -114,31 +116,41 @@ def enter(spec: dict[str, object]) -> None:
     hostname = spec.get("hostname")
     if isinstance(hostname, str) and hostname:
         socket.sethostname(hostname[:63])
+    mounts = spec.get("mounts") or []
+    assert isinstance(mounts, list)
+    planned = sorted(((str(m["source"]), os.path.normpath(str(m["target"])), bool(m.get("readOnly")))
+                      for m in mounts), key=lambda m: len(m[1].split("/")))
+    parents = [t if not os.path.isfile(s) else os.path.dirname(t) for s, t, _ in planned]
+    # Hold every source open from here on: an overlay made below may hide where it lives (an
+    # overlay does not show the mounts beneath its lower directory, such as a tmpfs volume),
+    # and a bind from /proc/self/fd/N reaches the very directory that was opened.
+    held = [os.open(source, os.O_PATH | os.O_CLOEXEC) for source, _, _ in planned]
     scratch = str(spec["scratch"])
     os.makedirs(scratch, exist_ok=True)
     _mount("tmpfs", scratch, "tmpfs", 0, "size=16m,mode=0700")
     if spec.get("uid") not in (None, 0):
         argv = spec.get("argv")
         program = str(argv[0]) if isinstance(argv, list) and argv else sys.executable
-        _open_for_others(scratch, [program, sys.base_prefix, sys.prefix, os.path.dirname(__file__)])
-    mounts = spec.get("mounts") or []
-    assert isinstance(mounts, list)
-    planned = sorted(((str(m["source"]), os.path.normpath(str(m["target"])), bool(m.get("readOnly")))
-                      for m in mounts), key=lambda m: len(m[1].split("/")))
-    parents = [t if not os.path.isfile(s) else os.path.dirname(t) for s, t, _ in planned]
+        if _open_for_others(scratch, [program, sys.base_prefix, sys.prefix, os.path.dirname(__file__)]):
+            # The scratch directory may itself lie under a directory just overlaid (a state
+            # directory under /root): its tmpfs is now hidden behind the overlay, which may not
+            # serve as another overlay's upper layer. A fresh tmpfs on top serves the rest.
+            os.makedirs(scratch, exist_ok=True)
+            _mount("tmpfs", scratch, "tmpfs", 0, "size=16m,mode=0700")
     for i, anchor in enumerate(_overlay_anchors(parents)):
         layer = os.path.join(scratch, f"overlay{i}")
         os.makedirs(os.path.join(layer, "upper"), exist_ok=True)
         os.makedirs(os.path.join(layer, "work"), exist_ok=True)
         _mount("overlay", anchor, "overlay", 0, f"lowerdir={anchor},upperdir={layer}/upper,workdir={layer}/work")
-    for (source, target, read_only), parent in zip(planned, parents, strict=True):
+    for (source, target, read_only), parent, fd in zip(planned, parents, held, strict=True):
         os.makedirs(parent, exist_ok=True)
         if os.path.isfile(source) and not os.path.exists(target):
             with open(target, "a"):
                 pass
-        _mount(source, target, None, MS_BIND | MS_REC)
+        _mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
         if read_only:
             _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+        os.close(fd)
 
 
 def main(argv: list[str]) -> int:
