@@ -15,9 +15,9 @@ from typing import Any
 from fleet.apply.health import deployment_health, is_established
 from fleet.apply.plan import ObjectRef
 from fleet.reconcile.model import ClusterState, Health
+from mesh.wellknown import PROXY_CONTAINER
 
 Obj = dict[str, Any]
-PROXY_CONTAINER = "meshfleet-proxy"
 
 
 def _service_problem(live: Obj) -> str | None:
@@ -28,10 +28,18 @@ def _service_problem(live: Obj) -> str | None:
 
 
 def count_pods(pods: Sequence[Obj]) -> tuple[int, int]:
-    """(meshed, total) over running or pending pods; a pod is meshed when it carries the proxy container."""
+    """(meshed, total) over running or pending pods; a pod is meshed when it carries the proxy container.
+
+    The injector adds the proxy as a native sidecar, so it is among the init containers.
+    """
     live = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
-    meshed = sum(1 for p in live
-                 if any(c.get("name") == PROXY_CONTAINER for c in (p.get("spec") or {}).get("containers", [])))
+
+    def has_proxy(pod: Obj) -> bool:
+        spec = pod.get("spec") or {}
+        return any(c.get("name") == PROXY_CONTAINER
+                   for c in [*spec.get("containers", []), *spec.get("initContainers", [])])
+
+    meshed = sum(1 for p in live if has_proxy(p))
     return meshed, len(live)
 
 

@@ -44,10 +44,10 @@ def days_until(t: datetime | None, now: datetime) -> float | None:
     return None if t is None else (t - now).total_seconds() / 86400
 
 
-def days_cell(days: float | None) -> Cell:
+def days_cell(days: float | None, warn_below: float = 30.0, bad_below: float = 7.0) -> Cell:
     if days is None:
         return Cell(DASH)
-    level = Level.BAD if days < 7 else Level.WARN if days < 30 else Level.OK
+    level = Level.BAD if days < bad_below else Level.WARN if days < warn_below else Level.OK
     return Cell("expired" if days < 0 else f"{int(days)}d", days, level)
 
 

@@ -44,6 +44,10 @@ COLUMNS = (
 _BAD_STATES = {ClusterState.FAILED, ClusterState.UNREACHABLE}
 
 
+ISSUER_WARN_DAYS = 9.0  # past the automatic renewal point of a 30-day issuer
+ISSUER_BAD_DAYS = 3.0
+
+
 def anchor_days(view: FleetView) -> float | None:
     """Days until the first anchor of the bundle expires (the one that matters)."""
     if view.status is None or not view.status.anchors:
@@ -90,7 +94,8 @@ def cluster_row(c: ClusterView, view: FleetView) -> Row:
         ms_cell(g.p95_ms if g else None),
         ms_cell(g.p99_ms if g else None),
         days_cell(anchor_days(view)),
-        days_cell(issuer),
+        # Issuers live 30 days and are renewed at two thirds of their life: only a late one is news.
+        days_cell(issuer, warn_below=ISSUER_WARN_DAYS, bad_below=ISSUER_BAD_DAYS),
         Cell(sparkline(c.rps_history)),
         Cell(sparkline(c.success_history)),
         metrics_cell(c),

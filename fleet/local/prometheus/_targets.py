@@ -18,9 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-#: The container name the injector gives the proxy (mesh.control.destination.PROXY_CONTAINER;
-#: a unit test keeps the two equal without this module importing the control plane).
-PROXY_CONTAINER = "meshfleet-proxy"
+from mesh.wellknown import PROXY_CONTAINER as PROXY_CONTAINER  # re-exported
+
 #: The name of the proxy's admin port in the injected container, and its default number.
 ADMIN_PORT_NAME = "meshfleet-admin"
 DEFAULT_ADMIN_PORT = 4191

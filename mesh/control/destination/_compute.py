@@ -24,11 +24,11 @@ from mesh.policy import (
     parse_breaker_annotations,
 )
 from mesh.policy.errors import InvalidPolicyObject
+from mesh.wellknown import PROXY_CONTAINER as PROXY_CONTAINER  # re-exported
 
 from ._cluster import ClusterIndex, Key, Obj
 from .errors import BadTarget
 
-PROXY_CONTAINER = "meshfleet-proxy"
 OPAQUE_PORTS_ANNOTATION = "config.meshfleet.io/opaque-ports"
 DEFAULT_POLICY_ANNOTATION = "config.meshfleet.io/default-inbound-policy"
 
