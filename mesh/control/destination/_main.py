@@ -11,6 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
+import uvloop
 from prometheus_client import CollectorRegistry
 
 from mesh.control.identity import in_cluster_credentials, load_kubeconfig
@@ -141,7 +142,7 @@ def destination_main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return asyncio.run(_run(args))
+        return uvloop.run(_run(args))  # libuv's loop: less CPU per request than asyncio's own
     except (ConfigError, KubeConfigError, IdentityConfigError, IdentityNameError, InvalidPolicyObject) as e:
         print(f"meshfleet destination: {e}", file=sys.stderr)
         return 2

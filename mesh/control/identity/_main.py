@@ -10,6 +10,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import uvloop
+
 from mesh.pki import IdentityDomain
 from mesh.pki.errors import IdentityNameError
 
@@ -89,7 +91,7 @@ def serve(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return asyncio.run(_run(args))
+        return uvloop.run(_run(args))  # libuv's loop: less CPU per request than asyncio's own
     except (ConfigError, IdentityNameError) as e:
         print(f"meshfleet identity: {e}", file=sys.stderr)
         return 2

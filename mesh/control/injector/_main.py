@@ -10,6 +10,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import uvloop
+
 from mesh.control.destination import KubeReader
 from mesh.control.identity import in_cluster_credentials, load_kubeconfig
 from mesh.control.identity.errors import ConfigError as KubeConfigError
@@ -67,7 +69,7 @@ def injector_main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return asyncio.run(_run(args))
+        return uvloop.run(_run(args))  # libuv's loop: less CPU per request than asyncio's own
     except (ConfigError, KubeConfigError) as e:
         print(f"meshfleet injector: {e}", file=sys.stderr)
         return 2
