@@ -59,7 +59,7 @@ class DownstreamConnection:
         self.options = options
         self.parser = RequestReader(options.max_head_bytes)
         self._events: deque[Event] = deque()
-        self._deadline = ReadDeadline(reader, "client") if reader is not None else None
+        self._deadline = ReadDeadline(reader, "client")
         self.eof = False
         self.idle = True  # waiting for a request with nothing received: safe to close when draining
 
@@ -108,7 +108,6 @@ class DownstreamConnection:
 
     async def _read(self, wait: float) -> bytes:
         deadline = self._deadline
-        assert deadline is not None
         deadline.set_in(wait)
         try:
             return await self.reader.read(65536)
@@ -116,8 +115,7 @@ class DownstreamConnection:
             deadline.clear()
 
     def close_timers(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
+        self._deadline.cancel()
 
     def write(self, data: bytes) -> None:
         self.count.written += len(data)

@@ -64,9 +64,7 @@ def request(raw: bytes = b"GET / HTTP/1.1\r\nHost: web\r\n\r\n") -> Request:
 
 async def send(resp: OutgoingResponse, req: Request | None = None) -> tuple[RecordingWriter, bytes]:
     writer = RecordingWriter()
-    conn = DownstreamConnection(
-        cast(asyncio.StreamReader, None), cast(asyncio.StreamWriter, writer), ByteCount(), ServeOptions()
-    )
+    conn = DownstreamConnection(asyncio.StreamReader(), cast(asyncio.StreamWriter, writer), ByteCount(), ServeOptions())
     assert await write_response(conn, req or request(), resp)
     assert conn.count.written == sum(len(w) for w in writer.writes)
     return writer, b"".join(writer.writes)
