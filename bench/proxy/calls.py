@@ -56,7 +56,12 @@ async def _client(port: int, n: int) -> None:
 
 
 async def _measure(requests: int) -> tuple[pstats.Stats, float, int]:
-    tmp = Path(tempfile.mkdtemp(prefix="meshfleet-bench-calls-"))
+    # Throw-away certificates and keys, removed with the directory at the end.
+    with tempfile.TemporaryDirectory(prefix="meshfleet-bench-calls-") as name:
+        return await _measure_in(Path(name), requests)
+
+
+async def _measure_in(tmp: Path, requests: int) -> tuple[pstats.Stats, float, int]:
     anchor = make_ca("meshfleet bench anchor")
     issuer = make_ca("meshfleet bench issuer", anchor)
     client_id = make_identity(tmp / "client", issuer, anchor, "app", "shop")
