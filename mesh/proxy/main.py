@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import ssl
+import types
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
@@ -57,17 +58,22 @@ async def serve(settings: ProxySettings) -> None:
     # Imported here: the control-plane clients import proxy value modules, so importing them while
     # ``mesh.proxy`` itself is initialising would be circular; and a proxy without an identity
     # service never pays for cryptography.
-    from mesh.identity_client.errors import IdentityClientError
-
-    from . import control
-
     identity = build_identity(settings)
     registry = CollectorRegistry(auto_describe=False)
 
     def certified(_creds: Credentials) -> None:
         identity.refresh()  # the new cert.pem is on disk: load it now rather than at the next poll
 
-    certifier = control.identity_client(settings, registry, certified)
+    # Only a proxy with a control plane loads its clients (and with them cryptography's x509,
+    # about 10 MiB of every proxy's memory).
+    control: types.ModuleType | None = None
+    if settings.identity_addr is not None or settings.destination_addr is not None:
+        from mesh.identity_client.errors import IdentityClientError
+
+        from . import control as control_module
+
+        control = control_module
+    certifier = control.identity_client(settings, registry, certified) if control is not None else None
     if certifier is not None:
         try:
             certifier.start()  # our key, written 0600 next to where the certificate will land
@@ -79,7 +85,7 @@ async def serve(settings: ProxySettings) -> None:
     def client_tls() -> ssl.SSLContext | None:
         return app.tls.client if app is not None and app.tls is not None else None
 
-    destination = control.destination_client(settings, client_tls)
+    destination = control.destination_client(settings, client_tls) if control is not None else None
     resolver: Resolver
     if destination is not None:
         resolver = destination
