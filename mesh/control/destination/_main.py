@@ -7,13 +7,11 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
-import signal
-import sys
 from pathlib import Path
 
-import uvloop
 from prometheus_client import CollectorRegistry
 
+from mesh.control._process import run_service, until_signalled
 from mesh.control.identity import in_cluster_credentials, load_kubeconfig
 from mesh.control.identity.errors import ConfigError as KubeConfigError
 from mesh.identity_client import ClientConfig as IdentityClientConfig
@@ -120,13 +118,9 @@ async def _run(args: argparse.Namespace) -> int:
         )
         client.start()
         identity_task = asyncio.create_task(client.run(), name="destination-identity")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     try:
         await service.start()
-        await stop.wait()
+        await until_signalled()
     finally:
         await service.stop()
         if identity_task is not None:
@@ -139,13 +133,5 @@ async def _run(args: argparse.Namespace) -> int:
 
 def destination_main(argv: list[str]) -> int:
     """Entry point for `meshfleet destination ARGS`; returns the process exit status."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        return uvloop.run(_run(args))  # libuv's loop: less CPU per request than asyncio's own
-    except (ConfigError, KubeConfigError, IdentityConfigError, IdentityNameError, InvalidPolicyObject) as e:
-        print(f"meshfleet destination: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"meshfleet destination: cannot listen: {e.strerror}", file=sys.stderr)
-        return 1
+    config_errors = (ConfigError, KubeConfigError, IdentityConfigError, IdentityNameError, InvalidPolicyObject)
+    return run_service("destination", build_parser().parse_args(argv), _run, config_errors)

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import signal
-import sys
 from datetime import timedelta
 from pathlib import Path
 
-import uvloop
-
+from mesh.control._process import run_service, until_signalled
 from mesh.pki import IdentityDomain
 from mesh.pki.errors import IdentityNameError
 
@@ -73,13 +69,9 @@ async def _run(args: argparse.Namespace) -> int:
     reviewer = CachingTokenReviewer(KubernetesTokenReviewer(api), max_ttl=args.token_cache_seconds)
     poster = KubernetesEventPoster(api, namespace=config.self_identity.namespace, secret=args.issuer_secret)
     service = IdentityService(config, reviewer, post_event=poster)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     try:
         await service.start()
-        await stop.wait()
+        await until_signalled()
     finally:
         await service.stop()
         await api.close()
@@ -88,13 +80,4 @@ async def _run(args: argparse.Namespace) -> int:
 
 def serve(argv: list[str]) -> int:
     """Entry point for `meshfleet identity ARGS`; returns the process exit status."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        return uvloop.run(_run(args))  # libuv's loop: less CPU per request than asyncio's own
-    except (ConfigError, IdentityNameError) as e:
-        print(f"meshfleet identity: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"meshfleet identity: cannot listen: {e.strerror}", file=sys.stderr)
-        return 1
+    return run_service("identity", build_parser().parse_args(argv), _run, (ConfigError, IdentityNameError))

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
-import signal
-import sys
 from dataclasses import replace
 from pathlib import Path
 
-import uvloop
-
+from mesh.control._process import run_service, until_signalled
 from mesh.control.destination import KubeReader
 from mesh.control.identity import in_cluster_credentials, load_kubeconfig
 from mesh.control.identity.errors import ConfigError as KubeConfigError
@@ -51,13 +46,9 @@ async def _run(args: argparse.Namespace) -> int:
     creds = load_kubeconfig(args.kubeconfig, args.context) if args.kubeconfig else in_cluster_credentials()
     kube = KubeReader(creds)
     service = InjectorService(ServiceConfig(proxy, args.tls_dir, args.listen, args.admin_listen), kube)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     try:
         await service.start()
-        await stop.wait()
+        await until_signalled()
     finally:
         await service.stop()
         await kube.close()
@@ -66,13 +57,4 @@ async def _run(args: argparse.Namespace) -> int:
 
 def injector_main(argv: list[str]) -> int:
     """Entry point for `meshfleet injector ARGS`; returns the process exit status."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        return uvloop.run(_run(args))  # libuv's loop: less CPU per request than asyncio's own
-    except (ConfigError, KubeConfigError) as e:
-        print(f"meshfleet injector: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"meshfleet injector: cannot listen: {e.strerror}", file=sys.stderr)
-        return 1
+    return run_service("injector", build_parser().parse_args(argv), _run, (ConfigError, KubeConfigError))
