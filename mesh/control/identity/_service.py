@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
-import ssl
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from mesh.control._sites import Sites, bind
 from mesh.pki import DEFAULT_LEAF_LIFETIME, CertificateAuthority, IdentityDomain, WorkloadIdentity
 from mesh.pki.errors import PKIError
 
@@ -53,16 +51,6 @@ class ServiceConfig:
         )
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(512)
-    sock.setblocking(False)
-    return sock
-
-
 class IdentityService:
     def __init__(
         self,
@@ -91,7 +79,7 @@ class IdentityService:
             leaf_lifetime=config.leaf_lifetime,
         )
         self.watcher.on_change(self._reissue_serving)
-        self._runners: list[web.AppRunner] = []
+        self._sites = Sites()
         self._task: asyncio.Task[None] | None = None
         self.port = 0
         self.admin_port = 0
@@ -115,21 +103,15 @@ class IdentityService:
 
     async def start(self) -> None:
         await self.watcher.poll_once()
-        sock = _bind(*self.config.listen)
+        sock = bind(*self.config.listen)
         self.port = sock.getsockname()[1]
-        await self._serve(build_app(self.certifier, self.metrics, self.ready), sock, self.serving.context)
+        await self._sites.serve(build_app(self.certifier, self.metrics, self.ready), sock, self.serving.context)
         if self.config.admin_listen is not None:
-            admin = _bind(*self.config.admin_listen)
+            admin = bind(*self.config.admin_listen)
             self.admin_port = admin.getsockname()[1]
-            await self._serve(build_admin_app(self.metrics, self.ready), admin, None)
+            await self._sites.serve(build_admin_app(self.metrics, self.ready), admin, None)
         self._task = asyncio.create_task(self._maintain(), name="identity-issuer-watch")
         log.info("identity service listening on %s:%d", self.config.listen[0], self.port)
-
-    async def _serve(self, app: web.Application, sock: socket.socket, ssl_context: ssl.SSLContext | None) -> None:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        self._runners.append(runner)
-        await web.SockSite(runner, sock, ssl_context=ssl_context).start()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -137,6 +119,4 @@ class IdentityService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        for runner in reversed(self._runners):
-            await runner.cleanup()
-        self._runners.clear()
+        await self._sites.close()

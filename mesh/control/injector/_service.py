@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from mesh.control._sites import Sites, bind
 from mesh.control.destination import KubeReader
 from mesh.control.destination.errors import ApiError
 
@@ -63,16 +63,6 @@ class _Certificate:
         return True
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(512)
-    sock.setblocking(False)
-    return sock
-
-
 class InjectorService:
     def __init__(
         self, config: ServiceConfig, kube: KubeReader | None, *, registry: CollectorRegistry | None = None
@@ -82,7 +72,7 @@ class InjectorService:
         self.metrics = InjectorMetrics(registry)
         self.cert = _Certificate(config.tls_dir)
         self.namespaces = NamespaceCache(self._fetch_namespace)
-        self._runners: list[web.AppRunner] = []
+        self._sites = Sites()
         self._task: asyncio.Task[None] | None = None
         self.port = 0
         self.admin_port = 0
@@ -105,23 +95,18 @@ class InjectorService:
     async def start(self) -> None:
         if not self.cert.reload():
             raise ConfigError(f"no usable {CERT_FILE}/{KEY_FILE} in {self.config.tls_dir}")
-        sock = _bind(*self.config.listen)
+        sock = bind(*self.config.listen)
         self.port = sock.getsockname()[1]
-        await self._serve(build_app(self.config.proxy, self.namespaces.get, self.metrics), sock, self.cert.context)
+        app = build_app(self.config.proxy, self.namespaces.get, self.metrics)
+        await self._sites.serve(app, sock, self.cert.context)
         if self.config.admin_listen is not None:
-            admin = _bind(*self.config.admin_listen)
+            admin = bind(*self.config.admin_listen)
             self.admin_port = admin.getsockname()[1]
             app = web.Application()
             app.add_routes(probe_routes(self.metrics.registry, lambda: True))
-            await self._serve(app, admin, None)
+            await self._sites.serve(app, admin, None)
         self._task = asyncio.create_task(self._poll(), name="injector-tls")
         log.info("injector listening on %s:%d", self.config.listen[0], self.port)
-
-    async def _serve(self, app: web.Application, sock: socket.socket, ctx: ssl.SSLContext | None) -> None:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        self._runners.append(runner)
-        await web.SockSite(runner, sock, ssl_context=ctx).start()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -129,6 +114,4 @@ class InjectorService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        for runner in reversed(self._runners):
-            await runner.cleanup()
-        self._runners.clear()
+        await self._sites.close()
