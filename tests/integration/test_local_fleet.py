@@ -91,6 +91,16 @@ def test_controller_manager_and_scheduler_run_a_deployment_onto_a_node(local_fle
     node = f"node-{uuid.uuid4().hex[:6]}"
     ns = f"sched-{uuid.uuid4().hex[:6]}"
     _make_node(core, node)
+    try:
+        _schedule_onto(core, apps, node, ns)
+    finally:
+        # No agent runs behind this Node: left in place, the scheduler would keep binding later
+        # tests' pods to it, where they never start.
+        core.delete_node(node)
+        core.delete_namespace(ns)
+
+
+def _schedule_onto(core: client.CoreV1Api, apps: client.AppsV1Api, node: str, ns: str) -> None:
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
     # The service-account controller creates "default" in every new namespace; pods need it to be admitted.
     _wait_for("the default ServiceAccount", lambda: core.list_namespaced_service_account(ns).items)

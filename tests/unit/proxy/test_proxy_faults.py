@@ -239,6 +239,8 @@ async def _eof_soon(reader: asyncio.StreamReader) -> bool:
         data = await asyncio.wait_for(reader.read(100), 0.01)
     except TimeoutError:
         return False
+    except ConnectionError:  # the proxy reset the connection: closed just as well
+        return True
     return data == b""
 
 
