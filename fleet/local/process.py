@@ -77,10 +77,6 @@ def alive(rec: ProcessRecord) -> bool:
     return st is not None and st[0] not in ("Z", "X") and st[1] == rec.start_ticks
 
 
-def exit_status(rec: ProcessRecord) -> str:
-    return "exited" if not alive(rec) else "running"
-
-
 # Clients go first so the apiserver has no open watches to drain, and etcd last so the
 # apiserver never loses its store mid-shutdown.
 STOP_TIERS = (("podlet", "kube-controller-manager", "kube-scheduler"), ("kube-apiserver",), ("etcd",))

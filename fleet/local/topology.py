@@ -57,10 +57,6 @@ class ClusterPlan:
         """The first address of the service range, which the apiserver reserves for itself."""
         return str(ipaddress.ip_network(self.service_cidr)[1])
 
-    @property
-    def dns_service_ip(self) -> str:
-        return str(ipaddress.ip_network(self.service_cidr)[10])
-
 
 def context_name(cluster: str) -> str:
     return f"meshfleet-{cluster}"
