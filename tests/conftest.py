@@ -49,4 +49,6 @@ def local_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningFle
         rows = asyncio.run(fleet.up(names))
         yield RunningFleet(state, {r.name: r for r in rows}, fleet.kubeconfig_path())
     finally:
-        asyncio.run(fleet.down())
+        # Read the record afresh: a test may have restarted a cluster, and its new processes are
+        # only in fleet.json, not in the object that started the fleet.
+        asyncio.run(LocalFleet(state, _progress).down())
