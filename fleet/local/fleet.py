@@ -2,8 +2,10 @@
 
 Clusters start concurrently; within a cluster the order is etcd, apiserver,
 then controller-manager and scheduler, each waited for before the next; with
-podlets, then the podlet and the cluster's Prometheus (its discovery loop, then
-Prometheus itself; see fleet.local.prometheus).  If
+podlets, then one podlet per node (all at once: each registers its Node and
+gets its own /24 podCIDR from the controller-manager) and the cluster's
+Prometheus (its discovery loop, then Prometheus itself; see
+fleet.local.prometheus).  If
 anything fails, every process this call started is stopped again and the error
 names the cluster and component with the end of its log.
 """
@@ -32,7 +34,7 @@ from fleet.local.errors import ComponentStartError, LocalFleetError, UnknownClus
 from fleet.local.kubeconfig import Credentials, document
 from fleet.local.process import ProcessRecord
 from fleet.local.state import ClusterRecord, FleetState
-from fleet.local.topology import DEFAULT_NAMES, ClusterPlan, Ports, context_name
+from fleet.local.topology import DEFAULT_NAMES, ClusterPlan, Ports, context_name, podlet_component
 
 Progress = Callable[[str], None]
 
@@ -56,11 +58,12 @@ class ClusterStatus:
     pids: dict[str, int]
     kubeconfig: str
     prometheus: str | None = None  # the cluster's Prometheus HTTP API, when it runs one
+    nodes: tuple[str, ...] = ()  # the Nodes its podlets run
 
     def to_json(self) -> dict[str, object]:
         return {"name": self.name, "apiServer": self.api_url, "context": self.context, "ready": self.ready,
                 "uptimeSeconds": round(self.uptime_seconds, 1), "pids": self.pids,
-                "kubeconfig": self.kubeconfig, "prometheus": self.prometheus}
+                "kubeconfig": self.kubeconfig, "prometheus": self.prometheus, "nodes": list(self.nodes)}
 
 
 class _PortsTaken(Exception):
@@ -114,9 +117,10 @@ def _port_free(port: int) -> bool:
 
 class LocalFleet:
     def __init__(self, state_dir: Path, progress: Progress = lambda _msg: None, podlets: bool = False,
-                 prometheus: bool | None = None) -> None:
+                 prometheus: bool | None = None, nodes: int = 1) -> None:
         self.state = FleetState.load(state_dir)
-        self.podlets = podlets  # one node agent per cluster, so pods really run (needs root)
+        self.podlets = podlets  # node agents in every cluster, so pods really run (needs root)
+        self.nodes = nodes  # podlets (Nodes) per cluster, when there are podlets
         # A Prometheus per cluster scraping its proxies; by default only where pods run, since
         # without a podlet there is no proxy to scrape.
         self.prometheus = podlets if prometheus is None else prometheus
@@ -132,7 +136,12 @@ class LocalFleet:
         to_start = [n for n in names if n not in healthy]
         for n in names:
             if n in healthy:
-                self.progress(f"{n}: already running at {self.state.clusters[n].api_url}")
+                rec = self.state.clusters[n]
+                self.progress(f"{n}: already running at {rec.api_url}")
+                wanted = self.nodes if self.podlets else 0
+                if len(rec.nodes) != wanted:
+                    self.progress(f"{n}: it runs {len(rec.nodes)} node(s), not {wanted}; to change that, "
+                                  "stop it first (meshfleet local down)")
         if to_start:
             bins = binaries if binaries is not None else await asyncio.to_thread(ensure_binaries, self.progress)
             plans = self._plans(to_start)
@@ -179,7 +188,7 @@ class LocalFleet:
         for attempt in range(_PORT_RETRIES):
             ports = ports or self._ports.ports()
             try:
-                procs, prom_port = await self._start_components(plan, ports, paths, bins, started)
+                procs, nodes, prom_port = await self._start_components(plan, ports, paths, bins, started)
                 break
             except _PortsTaken:
                 self.progress(f"{plan.name}: a port was taken meanwhile; picking others (try {attempt + 2})")
@@ -189,12 +198,13 @@ class LocalFleet:
         assert ports is not None
         async with self._lock:
             self.state.clusters[plan.name] = ClusterRecord(plan.name, plan.index, ports, tuple(procs), time.time(),
-                                                           prom_port)
+                                                           prom_port, nodes)
             self.state.save()
         self.progress(f"{plan.name}: ready at https://127.0.0.1:{ports.apiserver} in {time.monotonic() - t0:.1f}s")
 
     async def _start_components(self, plan: ClusterPlan, ports: Ports, paths: ClusterPaths, bins: BinarySet,
-                                started: list[ProcessRecord]) -> tuple[list[ProcessRecord], int | None]:
+                                started: list[ProcessRecord]
+                                ) -> tuple[list[ProcessRecord], tuple[str, ...], int | None]:
         self._write_kubeconfigs(plan, ports, paths)
         mine: list[ProcessRecord] = []
 
@@ -218,17 +228,18 @@ class LocalFleet:
                 self._wait(plan, sched, CONTROLLER_TIMEOUT,
                            self._https_ready(ports.scheduler, "/healthz", paths, client=False)),
             )
-            if self.podlets:
-                node = f"{plan.name}-node-1"
-                podlet = launch("podlet", commands.podlet(plan, ports, paths, node))
-                await self._wait(plan, podlet, PODLET_TIMEOUT, self._node_ready(ports.apiserver, paths, node))
+            nodes = plan.node_names(self.nodes) if self.podlets else ()
+            podlets = [launch(podlet_component(node), commands.podlet(plan, ports, paths, node)) for node in nodes]
+            await asyncio.gather(*(
+                self._wait(plan, rec, PODLET_TIMEOUT, self._node_ready(ports.apiserver, paths, node))
+                for rec, node in zip(podlets, nodes, strict=True)))
             prom_port = await self._start_prometheus(plan, ports.apiserver, paths, launch) if self.prometheus else None
         except BaseException:
             await asyncio.to_thread(process.stop, mine)
             for rec in mine:
                 started.remove(rec)
             raise
-        return mine, prom_port
+        return mine, nodes, prom_port
 
     async def _start_prometheus(self, plan: ClusterPlan, apiserver_port: int, paths: ClusterPaths,
                                 launch: Callable[[str, list[str]], ProcessRecord]) -> int:
@@ -423,7 +434,8 @@ class LocalFleet:
         api = next((p for p in rec.processes if p.component == "kube-apiserver"), None)
         uptime = process.uptime_seconds(api) if api is not None and process.alive(api) else 0.0
         return ClusterStatus(rec.name, rec.api_url, context_name(rec.name), ready, uptime,
-                             {p.component: p.pid for p in rec.processes}, str(paths.kubeconfig), rec.prometheus_url)
+                             {p.component: p.pid for p in rec.processes}, str(paths.kubeconfig), rec.prometheus_url,
+                             rec.nodes)
 
     def kubeconfig_path(self, cluster: str | None = None) -> Path:
         if cluster is None:
@@ -455,9 +467,9 @@ def _write_kubeconfig(path: Path, doc: dict[str, object]) -> None:
 
 
 def status_table(rows: list[ClusterStatus]) -> str:
-    header = ("CLUSTER", "API SERVER", "READY", "UPTIME", "PIDS")
+    header = ("CLUSTER", "API SERVER", "READY", "UPTIME", "NODES", "PIDS")
     body = [
-        (r.name, r.api_url, "yes" if r.ready else "NO", _duration(r.uptime_seconds),
+        (r.name, r.api_url, "yes" if r.ready else "NO", _duration(r.uptime_seconds), str(len(r.nodes)),
          " ".join(f"{k.removeprefix('kube-')}={v}" for k, v in r.pids.items()))
         for r in rows
     ]

@@ -37,6 +37,7 @@ class ClusterRecord:
     started_at: float
     # The loopback port of the cluster's Prometheus, when it runs one (see fleet.local.prometheus).
     prometheus_port: int | None = None
+    nodes: tuple[str, ...] = ()  # the Nodes its podlets run (none: control plane only)
 
     @property
     def api_url(self) -> str:
@@ -60,14 +61,17 @@ class ClusterRecord:
             "startedAt": self.started_at,
             "processes": [p.to_json() for p in self.processes],
             **({"prometheusPort": self.prometheus_port} if self.prometheus_port is not None else {}),
+            **({"nodes": list(self.nodes)} if self.nodes else {}),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> ClusterRecord:
         ports = data["ports"]
         procs = data["processes"]
+        nodes = data.get("nodes") or []
         assert isinstance(ports, dict)
         assert isinstance(procs, list)
+        assert isinstance(nodes, list)
         return cls(
             name=str(data["name"]),
             index=int(str(data["index"])),
@@ -76,6 +80,7 @@ class ClusterRecord:
             processes=tuple(ProcessRecord.from_json(p) for p in procs),
             started_at=float(str(data["startedAt"])),
             prometheus_port=int(str(data["prometheusPort"])) if data.get("prometheusPort") is not None else None,
+            nodes=tuple(str(n) for n in nodes),
         )
 
 

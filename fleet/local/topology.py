@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 DEFAULT_NAMES = ("east", "west", "north", "south", "central")
 MAX_CLUSTERS = 50
+# The controller-manager hands each node a /24 of the cluster's /16: far more than a 2-core machine runs.
+MAX_NODES = 16
 _NAME = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
 
 
@@ -57,6 +59,19 @@ class ClusterPlan:
         """The first address of the service range, which the apiserver reserves for itself."""
         return str(ipaddress.ip_network(self.service_cidr)[1])
 
+    def node_names(self, count: int) -> tuple[str, ...]:
+        return tuple(node_name(self.name, i) for i in range(1, count + 1))
+
+
+def node_name(cluster: str, index: int) -> str:
+    """The Node of the ``index``-th podlet of a cluster (from 1)."""
+    return f"{cluster}-node-{index}"
+
+
+def podlet_component(node: str) -> str:
+    """How the fleet record (and ``local status``) names the podlet process of a node."""
+    return f"podlet-{node}"
+
 
 def context_name(cluster: str) -> str:
     return f"meshfleet-{cluster}"
@@ -72,6 +87,17 @@ def parse_count(text: str) -> int:
         raise TopologyError(f"--clusters must be at least 1, not {n}")
     if n > MAX_CLUSTERS:
         raise TopologyError(f"--clusters can be at most {MAX_CLUSTERS}, not {n}")
+    return n
+
+
+def parse_nodes(text: str) -> int:
+    """The value of ``--nodes``: podlets per cluster, a whole number from 1 to MAX_NODES."""
+    try:
+        n = int(text, 10)
+    except ValueError:
+        raise TopologyError(f"--nodes must be a whole number, not {text!r}") from None
+    if not 1 <= n <= MAX_NODES:
+        raise TopologyError(f"--nodes must be from 1 to {MAX_NODES}, not {n}")
     return n
 
 
