@@ -1,0 +1,165 @@
+"""`meshfleet local up --nodes 2`: one cluster, two podlets, pods on both nodes reach each other.
+
+The cluster is started and stopped through the real command line in a state
+directory of its own, so what is checked is what a user gets: the Nodes, the
+pod network across them, `local status`, and what `local down` leaves behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fleet.local.podlet.api import Kube
+from fleet.local.podlet.naming import NodeNetwork
+from fleet.local.state import FleetState
+from tests.integration.test_podlet import _alive, _demo, _http, _netns, _node_ready, _running_pod, _wait_for
+
+pytestmark = [pytest.mark.cluster, pytest.mark.root, pytest.mark.netns, pytest.mark.slow]
+
+CLUSTER = "duo"  # not a default name: its pod range is 10.105.0.0/16 (index 5), apart from the session's fleet
+NODES = ("duo-node-1", "duo-node-2")
+
+
+def _meshfleet(state: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MESHFLEET_LOCAL_STATE": str(state)}
+    return subprocess.run([sys.executable, "-m", "fleet.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="module")
+def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    state = tmp_path_factory.mktemp("two-nodes")
+    try:
+        up = _meshfleet(state, "local", "up", "--names", CLUSTER, "--nodes", "2")
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield state
+    finally:
+        _meshfleet(state, "local", "down")
+
+
+def _kube(state: Path) -> Kube:
+    fleet = FleetState.load(state)
+    pki = fleet.cluster_paths(CLUSTER).pki
+    return Kube(fleet.clusters[CLUSTER].api_url, pki.ca.cert, pki.pair("admin").cert, pki.pair("admin").key)
+
+
+def _links() -> set[str]:
+    out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
+    return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines()}
+
+
+def _pod_record_pids(state: Path) -> list[tuple[int, int]]:
+    root = FleetState(state).cluster_paths(CLUSTER).root / "podlet"
+    return [tuple(p) for f in root.glob("*/pods/*/record.json")  # type: ignore[misc]
+            for p in json.loads(f.read_text())["pids"]]
+
+
+async def _spread_web(kube: Kube, ns: str) -> list[dict[str, Any]]:
+    """Two replicas that the scheduler must put on different nodes."""
+    spread = [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "DoNotSchedule",
+               "labelSelector": {"matchLabels": {"app": "web"}}}]
+    await kube.create(f"/apis/apps/v1/namespaces/{ns}/deployments", {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"topologySpreadConstraints": spread, "containers": [_demo("web")]}}}})
+    await kube.create(f"/api/v1/namespaces/{ns}/services", {"metadata": {"name": "web"}, "spec": {
+        "selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}})
+
+    async def available() -> bool:
+        d = await kube.get(f"/apis/apps/v1/namespaces/{ns}/deployments/web")
+        return d.get("status", {}).get("availableReplicas") == 2
+    await _wait_for("2 available replicas", available, 120)
+    out = await kube.request("GET", f"/api/v1/namespaces/{ns}/pods", params={"labelSelector": "app=web"})
+    return list(out["items"])
+
+
+async def _check_two_nodes(state: Path) -> None:
+    async with _kube(state) as kube:
+        cidrs = []
+        for node in NODES:
+            await _wait_for(f"{node} Ready", lambda node=node: _node_ready(kube, node), 60)
+            cidrs.append(ipaddress.ip_network((await kube.get(f"/api/v1/nodes/{node}"))["spec"]["podCIDR"]))
+        cluster_range = ipaddress.ip_network("10.105.0.0/16")
+        assert cidrs[0] != cidrs[1]
+        assert not cidrs[0].overlaps(cidrs[1])
+        assert all(c.subnet_of(cluster_range) for c in cidrs)  # type: ignore[arg-type]
+
+        ns = "nodes"
+        await kube.create("/api/v1/namespaces", {"metadata": {"name": ns}})
+        await _wait_for("the default ServiceAccount", lambda: _sa(kube, ns))
+        pods = await _spread_web(kube, ns)
+        by_node = {p["spec"]["nodeName"]: p for p in pods}
+        assert set(by_node) == set(NODES)
+        far = by_node[NODES[1]]
+        far_ip = far["status"]["podIP"]
+        assert ipaddress.ip_address(far_ip) in cidrs[1]
+        # A Service whose only endpoint is the pod on node 2, so its ClusterIP and name must cross nodes.
+        await kube.merge_patch(f"/api/v1/namespaces/{ns}/pods/{far['metadata']['name']}",
+                               {"metadata": {"labels": {"side": "far"}}})
+        await kube.create(f"/api/v1/namespaces/{ns}/services", {"metadata": {"name": "far"}, "spec": {
+            "selector": {"app": "web", "side": "far"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}})
+        far_cluster_ip = (await kube.get(f"/api/v1/namespaces/{ns}/services/far"))["spec"]["clusterIP"]
+        targets = [f"http://{far_ip}:8080/", f"http://{far_cluster_ip}/", "http://far/",
+                   f"http://far.{ns}.svc.cluster.local/", "http://web/"]
+        await kube.create(f"/api/v1/namespaces/{ns}/pods", {"metadata": {"name": "client"}, "spec": {
+            "nodeName": NODES[0], "containers": [_demo("client", *(a for t in targets for a in ("--downstream", t)))]}})
+        client = await _running_pod(kube, ns, "client", 90)
+        assert ipaddress.ip_address(client["status"]["podIP"]) in cidrs[0]
+
+        async def answered() -> dict[str, Any] | None:
+            status, body = await _http(f"http://{client['status']['podIP']}:8080/")
+            return body if status == 200 else None
+        # The far endpoint reaches node 1's Service rules a moment after the pod label changes.
+        body = await _wait_for("every target answering through node 1's client", answered, 30)
+        hosts = [d["host"] for d in body["downstream"]]
+        assert hosts[:4] == [far["metadata"]["name"]] * 4
+        assert hosts[4] in {p["metadata"]["name"] for p in pods}
+
+
+async def _sa(kube: Kube, ns: str) -> bool:
+    out = await kube.request("GET", f"/api/v1/namespaces/{ns}/serviceaccounts")
+    return any(sa["metadata"]["name"] == "default" for sa in out["items"])
+
+
+def test_two_nodes_run_pods_that_reach_each_other_and_down_leaves_nothing(two_nodes: Path) -> None:
+    state = two_nodes
+    status = _meshfleet(state, "local", "status", "-o", "json", timeout=60)
+    assert status.returncode == 0, status.stderr
+    row = json.loads(status.stdout)["clusters"][0]
+    assert row["ready"]
+    assert row["nodes"] == list(NODES)
+    asyncio.run(_check_two_nodes(state))
+
+    fleet = FleetState.load(state)
+    processes = [(p.pid, p.start_ticks) for p in fleet.clusters[CLUSTER].processes]
+    podlets = [p for p in fleet.clusters[CLUSTER].processes if p.component.startswith("podlet-")]
+    assert len(podlets) == 2
+    containers = _pod_record_pids(state)
+    assert containers
+    assert all(_alive(*p) for p in containers)
+    node_root = fleet.cluster_paths(CLUSTER).root / "podlet"
+    bridges = {NodeNetwork(json.loads((node_root / n / "node.json").read_text())["podCIDR"]).bridge for n in NODES}
+    netns = {json.loads(f.read_text())["netns"] for f in node_root.glob("*/pods/*/record.json")}
+    veths = {json.loads(f.read_text())["veth"] for f in node_root.glob("*/pods/*/record.json")}
+    assert len(bridges) == 2
+    assert bridges <= _links()
+    assert netns <= _netns()
+    assert veths <= _links()
+
+    down = _meshfleet(state, "local", "down", timeout=120)
+    assert down.returncode == 0, down.stderr
+    assert not [p for p in processes + containers if _alive(*p)]
+    assert not netns & _netns()
+    assert not (bridges | veths) & _links()
+    assert not FleetState.load(state).clusters
