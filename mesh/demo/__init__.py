@@ -11,10 +11,10 @@ import sys
 
 from mesh.demo._config import DemoConfig, Latency, parse_args, parse_latency
 from mesh.demo._stats import Stats
-from mesh.demo.errors import DemoConfigError, DemoError
+from mesh.demo.errors import DemoConfigError, DemoError, DownstreamError
 
-__all__ = ["DemoConfig", "DemoConfigError", "DemoError", "Latency", "Stats", "demo_main", "parse_args",
-           "parse_latency"]
+__all__ = ["DemoConfig", "DemoConfigError", "DemoError", "DownstreamError", "Latency", "Stats", "demo_main",
+           "parse_args", "parse_latency"]
 
 
 def demo_main(argv: list[str]) -> int:

@@ -1,4 +1,4 @@
-"""The demo app's HTTP shell (aiohttp; this is a workload, not the proxy).
+"""The demo app's HTTP shell: asyncio streams with httptools (see mesh.demo._http for why not a framework).
 
 Routes:
   ``GET /``          waits the configured latency, calls each downstream, then
@@ -14,78 +14,170 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import socket
 import time
 
-import aiohttp
-from aiohttp import web
+import httptools
 
+from mesh.demo._client import Client
 from mesh.demo._config import DemoConfig
+from mesh.demo._http import Request, RequestReader, response
 from mesh.demo._stats import Stats
+from mesh.demo.errors import DownstreamError
 
-_STATS: web.AppKey[Stats] = web.AppKey("stats", Stats)
-_CONFIG: web.AppKey[DemoConfig] = web.AppKey("config", DemoConfig)
-_HEALTHY: web.AppKey[list[bool]] = web.AppKey("healthy", list)
-_SESSION: web.AppKey[aiohttp.ClientSession] = web.AppKey("session", aiohttp.ClientSession)
-_RNG: web.AppKey[random.Random] = web.AppKey("rng", random.Random)
+_JSON = "application/json; charset=utf-8"
+_TEXT = "text/plain; charset=utf-8"
+Answer = tuple[int, bytes, str]  # status, body, content type
 
 
-async def _root(request: web.Request) -> web.Response:
-    app = request.app
-    cfg, stats, rng = app[_CONFIG], app[_STATS], app[_RNG]
-    t0 = time.monotonic()
-    await asyncio.sleep(cfg.latency.sample_ms(rng) / 1000.0)
-    chain: list[object] = []
-    status = 200
-    for url in cfg.downstream:
-        try:
-            timeout = aiohttp.ClientTimeout(total=cfg.downstream_timeout)
-            async with app[_SESSION].get(url, timeout=timeout) as resp:
-                body = await resp.json(content_type=None) if resp.status == 200 else {"status": resp.status}
-                chain.append(body)
-                if resp.status != 200:
+class DemoApp:
+    """What the app answers; the connections are DemoServer's."""
+
+    def __init__(self, cfg: DemoConfig, rng: random.Random | None = None) -> None:
+        self.cfg = cfg
+        self.stats = Stats()
+        self.healthy = True
+        self.rng = rng or random.Random()
+        self.client = Client()
+
+    async def handle(self, req: Request) -> Answer:
+        reads = req.method in ("GET", "HEAD")
+        if req.path == "/healthz":
+            return self._healthz(req)
+        if req.path == "/" and reads:
+            return await self._root()
+        if req.path == "/stats" and reads:
+            return 200, _json({"service": self.cfg.name, **self.stats.snapshot()}), _JSON
+        if req.path in ("/", "/stats"):
+            return 405, b"method not allowed\n", _TEXT
+        return 404, b"not found\n", _TEXT
+
+    def _healthz(self, req: Request) -> Answer:
+        if req.method == "POST":
+            self.healthy = req.query.get("healthy", "true").lower() in ("1", "true", "yes")
+        return (200, b"ok\n", _TEXT) if self.healthy else (503, b"unhealthy\n", _TEXT)
+
+    async def _root(self) -> Answer:
+        cfg, stats = self.cfg, self.stats
+        t0 = time.monotonic()
+        await asyncio.sleep(cfg.latency.sample_ms(self.rng) / 1000.0)
+        chain: list[object] = []
+        status = 200
+        for url in cfg.downstream:
+            try:
+                async with asyncio.timeout(cfg.downstream_timeout):
+                    code, body = await self.client.get(url)
+                chain.append(json.loads(body) if code == 200 else {"status": code})
+                if code != 200:
                     status = 502
-        except (aiohttp.ClientError, TimeoutError, ValueError) as e:
-            chain.append({"url": url, "error": str(e) or type(e).__name__})
-            status = 502
-    if status == 502:
-        stats.downstream_failures += 1
-    elif rng.random() < cfg.error_rate:
-        status = 500
-    stats.record(status, (time.monotonic() - t0) * 1000.0)
-    return web.json_response({"service": cfg.name, "host": socket.gethostname(), "status": status,
-                              "downstream": chain}, status=status)
+            except (DownstreamError, OSError, TimeoutError, ValueError) as e:
+                chain.append({"url": url, "error": str(e) or type(e).__name__})
+                status = 502
+        if status == 502:
+            stats.downstream_failures += 1
+        elif self.rng.random() < cfg.error_rate:
+            status = 500
+        stats.record(status, (time.monotonic() - t0) * 1000.0)
+        return status, _json({"service": cfg.name, "host": socket.gethostname(), "status": status,
+                              "downstream": chain}), _JSON
+
+    async def generate_load(self) -> None:
+        """Call every downstream ``load_rps`` times a second, open loop: a slow answer never delays the next call."""
+        cfg = self.cfg
+        in_flight: set[asyncio.Task[None]] = set()
+        limit = max(1, int(cfg.load_rps * cfg.downstream_timeout))  # never more than one timeout's worth pending
+
+        async def one(url: str) -> None:
+            t0 = time.monotonic()
+            try:
+                async with asyncio.timeout(cfg.downstream_timeout):
+                    status, _ = await self.client.get(url)
+            except (DownstreamError, OSError, TimeoutError):
+                status = 599  # no answer at all: counted apart from the statuses a server sends
+            self.stats.record(status, (time.monotonic() - t0) * 1000.0)
+
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        try:
+            while True:
+                for url in cfg.downstream:
+                    if len(in_flight) < limit:
+                        task = asyncio.ensure_future(one(url))
+                        in_flight.add(task)
+                        task.add_done_callback(in_flight.discard)
+                next_at += 1.0 / cfg.load_rps
+                await asyncio.sleep(max(0.0, next_at - loop.time()))
+        finally:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
 
 
-async def _healthz(request: web.Request) -> web.Response:
-    healthy = request.app[_HEALTHY]
-    if request.method == "POST":
-        healthy[0] = request.query.get("healthy", "true").lower() in ("1", "true", "yes")
-    return web.Response(text="ok\n" if healthy[0] else "unhealthy\n", status=200 if healthy[0] else 503)
+def _json(doc: object) -> bytes:
+    return json.dumps(doc).encode()
 
 
-async def _stats(request: web.Request) -> web.Response:
-    return web.json_response({"service": request.app[_CONFIG].name, **request.app[_STATS].snapshot()})
+class DemoServer:
+    """Serves a DemoApp on a listening socket, one task per connection, keep-alive and pipelining included."""
+
+    def __init__(self, app: DemoApp) -> None:
+        self.app = app
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+
+    async def start(self, host: str, port: int) -> None:
+        self._server = await asyncio.start_server(self._connection, host, port, reuse_address=True)
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        requests = RequestReader()
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    return
+                try:
+                    batch = requests.feed(data)
+                except (httptools.HttpParserError, httptools.HttpParserUpgrade):
+                    writer.write(response(400, b"bad request\n", _TEXT, keep_alive=False))
+                    await writer.drain()
+                    return
+                for req in batch:
+                    status, body, ctype = await self.app.handle(req)
+                    writer.write(response(status, body, ctype, req.keep_alive, head=req.method == "HEAD"))
+                    await writer.drain()
+                    if not req.keep_alive:
+                        return
+        except ConnectionError:
+            pass
+        finally:
+            self._connections.discard(task)
+            writer.close()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        await self.app.client.close()
 
 
-def make_app(cfg: DemoConfig, rng: random.Random | None = None) -> web.Application:
-    app = web.Application()
-    app[_CONFIG] = cfg
-    app[_STATS] = Stats()
-    app[_HEALTHY] = [True]
-    app[_RNG] = rng or random.Random()
-
-    async def session_ctx(app: web.Application):  # type: ignore[no-untyped-def]
-        async with aiohttp.ClientSession() as session:
-            app[_SESSION] = session
-            yield
-
-    app.cleanup_ctx.append(session_ctx)
-    app.router.add_get("/", _root)
-    app.router.add_route("*", "/healthz", _healthz)
-    app.router.add_get("/stats", _stats)
-    return app
+async def start_server(cfg: DemoConfig, rng: random.Random | None = None) -> DemoServer:
+    """A running demo app on ``cfg.host:cfg.port`` (port 0: any free one); raises OSError if it cannot listen."""
+    server = DemoServer(DemoApp(cfg, rng))
+    await server.start(cfg.host, cfg.port)
+    return server
 
 
 def _announce(path: str, name: str) -> None:
@@ -93,47 +185,15 @@ def _announce(path: str, name: str) -> None:
         f.write(f"{name} {time.time_ns()}\n")
 
 
-async def _generate_load(cfg: DemoConfig, stats: Stats) -> None:
-    """Call every downstream ``load_rps`` times a second, open loop: a slow answer never delays the next call."""
-    timeout = aiohttp.ClientTimeout(total=cfg.downstream_timeout)
-    in_flight: set[asyncio.Task[None]] = set()
-    limit = max(1, int(cfg.load_rps * cfg.downstream_timeout))  # never more than one timeout's worth pending
-
-    async def one(session: aiohttp.ClientSession, url: str) -> None:
-        t0 = time.monotonic()
-        try:
-            async with session.get(url, timeout=timeout) as resp:
-                await resp.read()
-                status = resp.status
-        except (aiohttp.ClientError, TimeoutError):
-            status = 599  # no answer at all: counted apart from the statuses a server sends
-        stats.record(status, (time.monotonic() - t0) * 1000.0)
-
-    loop = asyncio.get_running_loop()
-    async with aiohttp.ClientSession() as session:
-        next_at = loop.time()
-        while True:
-            for url in cfg.downstream:
-                if len(in_flight) < limit:
-                    task = asyncio.ensure_future(one(session, url))
-                    in_flight.add(task)
-                    task.add_done_callback(in_flight.discard)
-            next_at += 1.0 / cfg.load_rps
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
-
-
 async def serve(cfg: DemoConfig, stop: asyncio.Event) -> None:
-    app = make_app(cfg)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
+    server = await start_server(cfg)
     load: asyncio.Task[None] | None = None
     try:
-        await web.TCPSite(runner, cfg.host, cfg.port).start()
-        print(f"demo-app {cfg.name}: listening on {cfg.host}:{cfg.port}", flush=True)
+        print(f"demo-app {cfg.name}: listening on {cfg.host}:{server.port}", flush=True)
         if cfg.announce:
             await asyncio.to_thread(_announce, cfg.announce, cfg.name)
         if cfg.load_rps > 0:
-            load = asyncio.ensure_future(_generate_load(cfg, app[_STATS]))
+            load = asyncio.ensure_future(server.app.generate_load())
         if cfg.run_for is None:
             await stop.wait()
             # Clients learn of our going only once the endpoint is withdrawn; answer them until then.
@@ -146,4 +206,4 @@ async def serve(cfg: DemoConfig, stop: asyncio.Event) -> None:
             load.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await load
-        await runner.cleanup()
+        await server.close()

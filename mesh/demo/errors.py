@@ -1,7 +1,8 @@
 """Errors of the demo workload.
 
     DemoError
-    └── DemoConfigError   a flag value the demo app cannot use (names the flag and the reason)
+    ├── DemoConfigError   a flag value the demo app cannot use (names the flag and the reason)
+    └── DownstreamError   a downstream URL that cannot be called, or that answered with broken HTTP
 """
 
 from __future__ import annotations
@@ -12,4 +13,8 @@ class DemoError(Exception):
 
 
 class DemoConfigError(DemoError):
+    pass
+
+
+class DownstreamError(DemoError):
     pass

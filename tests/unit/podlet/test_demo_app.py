@@ -1,12 +1,10 @@
 import random
-import socket
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from mesh.demo import DemoConfigError, Latency, Stats, parse_args, parse_latency
-from mesh.demo._app import make_app
+from mesh.demo._app import DemoServer, start_server
 
 
 def test_latency_distributions_parse_and_sample_within_bounds() -> None:
@@ -43,19 +41,9 @@ def test_stats_quantiles() -> None:
     assert snap["latencyMs"] == {"p50": 50.0, "p90": 90.0, "p99": 99.0}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _serve(args: list[str], seed: int = 1) -> tuple[web.AppRunner, str]:
-    port = _free_port()
-    runner = web.AppRunner(make_app(parse_args(["--host", "127.0.0.1", "--port", str(port), *args]),
-                                    random.Random(seed)))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://127.0.0.1:{port}"
+async def _serve(args: list[str], seed: int = 1) -> tuple[DemoServer, str]:
+    server = await start_server(parse_args(["--host", "127.0.0.1", "--port", "0", *args]), random.Random(seed))
+    return server, f"http://127.0.0.1:{server.port}"
 
 
 async def test_a_call_chain_of_three_tiers_from_one_app() -> None:
@@ -74,7 +62,7 @@ async def test_a_call_chain_of_three_tiers_from_one_app() -> None:
                 assert (await r.json())["requests"] == 1
     finally:
         for r in (web_, api, backend):
-            await r.cleanup()
+            await r.close()
 
 
 async def test_errors_downstream_failures_and_health_toggle() -> None:
@@ -95,5 +83,80 @@ async def test_errors_downstream_failures_and_health_toggle() -> None:
             async with s.post(c_url + "/healthz?healthy=true") as r:
                 assert r.status == 200
     finally:
-        await caller.cleanup()
-        await failing.cleanup()
+        await caller.close()
+        await failing.close()
+
+
+async def _raw(url: str, data: bytes) -> bytes:
+    import asyncio
+
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(data)
+    await writer.drain()
+    out = await asyncio.wait_for(reader.read(), 5)  # until the server closes
+    writer.close()
+    return out
+
+
+async def test_keep_alive_pipelining_head_and_the_answers_to_wrong_requests() -> None:
+    server, url = await _serve(["--name", "solo"])
+    try:
+        # Two requests on one connection, sent at once; the second asks to close it.
+        both = await _raw(url, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                               b"GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        first, second = both.split(b"HTTP/1.1 ")[1:]
+        assert first.startswith(b"200 OK")
+        assert b"Connection: keep-alive" in first
+        assert first.endswith(b"\r\n\r\nok\n")
+        assert second.startswith(b"200 OK")
+        assert b'"service": "solo"' in second
+        head = await _raw(url, b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK")
+        assert head.endswith(b"\r\n\r\n")
+        assert int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0]) > 0
+        async with aiohttp.ClientSession() as s:
+            async with s.get(url + "/nowhere") as r:
+                assert r.status == 404
+            async with s.delete(url + "/") as r:
+                assert r.status == 405
+        assert (await _raw(url, b"NOT HTTP AT ALL\r\n\r\n")).startswith(b"HTTP/1.1 400 ")
+    finally:
+        await server.close()
+
+
+async def test_downstream_answers_in_chunks_or_until_close_and_broken_ones_are_reported() -> None:
+    import asyncio
+    import json
+
+    async def odd_server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await reader.readuntil(b"\r\n\r\n")
+        body = json.dumps({"service": "odd"}).encode()
+        if request.startswith(b"GET /chunked "):
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         + f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n")
+        elif request.startswith(b"GET /untilclose "):
+            writer.write(b"HTTP/1.0 200 OK\r\n\r\n" + body)
+        else:  # promises more than it sends
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n" + body)
+        await writer.drain()
+        writer.close()
+
+    odd = await asyncio.start_server(odd_server, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{odd.sockets[0].getsockname()[1]}"
+    caller, c_url = await _serve(["--name", "c", "--downstream", base + "/chunked", "--downstream",
+                                  base + "/untilclose", "--downstream", base + "/short",
+                                  "--downstream", "https://127.0.0.1:1/"])
+    try:
+        async with aiohttp.ClientSession() as s, s.get(c_url + "/") as r:
+            body = await r.json()
+        assert r.status == 502
+        chunked, until_close, short, tls = body["downstream"]
+        assert chunked == {"service": "odd"}
+        assert until_close == {"service": "odd"}
+        assert "middle of a response" in short["error"]
+        assert "http://" in tls["error"]
+    finally:
+        await caller.close()
+        odd.close()
+        await odd.wait_closed()
