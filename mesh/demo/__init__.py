@@ -18,12 +18,19 @@ __all__ = ["DemoConfig", "DemoConfigError", "DemoError", "DownstreamError", "Lat
 
 
 def demo_main(argv: list[str]) -> int:
-    """Run the demo app until SIGTERM, SIGINT or ``--run-for``; then exit with ``--exit-code`` (2 on bad flags)."""
+    """Run the demo app until SIGTERM, SIGINT or ``--run-for``; then exit with ``--exit-code`` (2 on bad flags).
+
+    With ``--check URL`` it serves nothing: 0 if the URL answers 200, else 1.
+    """
     try:
         cfg = parse_args(argv)
     except DemoConfigError as e:
         print(f"meshfleet demo-app: {e}", file=sys.stderr)
         return 2
+    if cfg.check is not None:
+        from mesh.demo._app import check
+
+        return asyncio.run(check(cfg.check, cfg.downstream_timeout))
     from mesh.demo._app import serve
 
     async def run() -> None:

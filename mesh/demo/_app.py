@@ -180,6 +180,21 @@ async def start_server(cfg: DemoConfig, rng: random.Random | None = None) -> Dem
     return server
 
 
+async def check(url: str, limit: float) -> int:
+    """``demo-app --check URL``: 0 if ``GET URL`` answers 200 within ``limit`` seconds, else 1."""
+    client = Client()
+    try:
+        async with asyncio.timeout(limit):
+            status, _ = await client.get(url)
+    except (DownstreamError, OSError, TimeoutError) as e:
+        print(f"demo-app --check {url}: {e or type(e).__name__}", flush=True)
+        return 1
+    finally:
+        await client.close()
+    print(f"demo-app --check {url}: {status}", flush=True)
+    return 0 if status == 200 else 1
+
+
 def _announce(path: str, name: str) -> None:
     with open(path, "a") as f:
         f.write(f"{name} {time.time_ns()}\n")

@@ -70,6 +70,7 @@ class DemoConfig:
     announce: str | None = None
     load_rps: float = 0.0  # requests per second sent on its own to every downstream (a load generator)
     shutdown_delay: float = 0.0  # keep serving this long after SIGTERM, while the endpoint is withdrawn
+    check: str | None = None  # instead of serving: GET this URL once and exit 0 on a 200 (an exec probe)
 
 
 def _rate(text: str) -> float:
@@ -108,6 +109,8 @@ def parser() -> argparse.ArgumentParser:
                    help="also call every --downstream RPS times a second on its own: a load generator")
     p.add_argument("--shutdown-delay", type=float, default=0.0, metavar="SECONDS",
                    help="after SIGTERM keep serving this long before stopping (lets clients stop sending first)")
+    p.add_argument("--check", metavar="URL",
+                   help="do not serve: GET URL once and exit 0 if it answers 200, else 1 (for exec probes)")
     p.add_argument("--announce", metavar="FILE",
                    help="append '<name> <unix-ns>' to FILE once listening (shows start order in examples)")
     return p
@@ -127,4 +130,4 @@ def parse_args(argv: list[str]) -> DemoConfig:
         raise DemoConfigError(f"--run-for {ns.run_for}: seconds cannot be negative")
     return DemoConfig(ns.name, ns.host, ns.port, ns.latency, ns.error_rate, tuple(ns.downstream),
                       ns.downstream_timeout, ns.run_for, ns.exit_code, ns.announce, ns.load,
-                      ns.shutdown_delay)
+                      ns.shutdown_delay, ns.check)

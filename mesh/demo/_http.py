@@ -8,12 +8,15 @@ the interpreter and asyncio do.  These few pieces are all the app needs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
 import httptools
 
 from mesh.demo.errors import DownstreamError
+
+# The statuses the app sends (http.HTTPStatus would build a 60-member enum at every start).
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +57,7 @@ class RequestReader:
 
 def response(status: int, body: bytes, content_type: str, keep_alive: bool, head: bool = False) -> bytes:
     """A whole HTTP/1.1 response; a HEAD answer has the headers of the GET one and no body."""
-    reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+    reason = _REASONS.get(status, "")
     head_lines = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
                   f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n")
     return head_lines.encode("latin-1") + (b"" if head else body)

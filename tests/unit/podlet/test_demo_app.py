@@ -160,3 +160,24 @@ async def test_downstream_answers_in_chunks_or_until_close_and_broken_ones_are_r
         await caller.close()
         odd.close()
         await odd.wait_closed()
+
+
+async def test_check_exits_0_only_while_the_url_answers_200() -> None:
+    import asyncio
+    import subprocess
+    import sys
+
+    server, url = await _serve(["--name", "probed"])
+
+    async def check() -> int:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "fleet.cli", "demo-app", "--check",
+                                                    url + "/healthz", stdout=subprocess.DEVNULL)
+        return await proc.wait()
+    try:
+        assert await check() == 0
+        async with aiohttp.ClientSession() as s, s.post(url + "/healthz?healthy=false") as r:
+            assert r.status == 503
+        assert await check() == 1
+    finally:
+        await server.close()
+    assert await check() == 1  # nothing listens any more
