@@ -443,3 +443,53 @@ async def test_a_stopped_podlet_marks_its_node_not_ready(podlets) -> None:  # ty
         podlets.start(cluster)
         async with podlets.kube(cluster) as kube:
             await _wait_for("the node Ready again", lambda: _node_ready(kube, node), 90)
+
+
+async def _container_status(kube: Kube, ns: str, pod: str) -> dict[str, Any]:
+    obj = await kube.get(f"/api/v1/namespaces/{ns}/pods/{pod}")
+    return dict((obj["status"].get("containerStatuses") or [{}])[0])
+
+
+async def test_a_failing_liveness_probe_restarts_the_container_in_a_new_process(ns, podlets) -> None:  # type: ignore[no-untyped-def]
+    kube, name = ns
+    cluster = podlets_clusters(podlets)[0]
+    live = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 1, "failureThreshold": 2}
+    await kube.create(f"/api/v1/namespaces/{name}/pods", {"metadata": {"name": "alive"}, "spec": {
+        "terminationGracePeriodSeconds": 2, "containers": [_demo("alive", livenessProbe=live)]}})
+    pod = await _running_pod(kube, name, "alive")
+    uid, ip = pod["metadata"]["uid"], pod["status"]["podIP"]
+    assert pod["status"]["containerStatuses"][0]["restartCount"] == 0
+    before = _live_pids(podlets, cluster, uid)
+    assert before
+    assert (await _http(f"http://{ip}:8080/healthz?healthy=false", "POST"))[0] == 503
+
+    async def restarted_and_ready() -> dict[str, Any] | None:
+        s = await _container_status(kube, name, "alive")
+        return s if s.get("restartCount", 0) >= 1 and s.get("ready") else None
+    status = await _wait_for("the container restarted and Ready again", restarted_and_ready, 60)
+    assert "terminated" in status["lastState"]
+    after = _live_pids(podlets, cluster, uid)
+    assert after
+    assert not set(after) & set(before)
+    assert not [p for p in before if _alive(*p)]
+    assert (await _http(f"http://{ip}:8080/healthz"))[0] == 200  # a new process: healthy again
+
+
+async def test_an_exec_readiness_probe_follows_its_commands_exit_status(ns) -> None:  # type: ignore[no-untyped-def]
+    kube, name = ns
+    # The command runs inside the pod: 127.0.0.1 is the pod's own loopback, where the app listens.
+    probe = {"exec": {"command": ["meshfleet", "demo-app", "--check", "http://127.0.0.1:8080/healthz"]},
+             "periodSeconds": 1, "failureThreshold": 1}
+    await kube.create(f"/api/v1/namespaces/{name}/pods", {"metadata": {"name": "gate"}, "spec": {
+        "containers": [_demo("gate", readinessProbe=probe)]}})
+    pod = await _running_pod(kube, name, "gate")
+    ip = pod["status"]["podIP"]
+
+    async def ready_is(value: bool) -> bool:
+        return (await _container_status(kube, name, "gate")).get("ready") is value
+
+    assert (await _http(f"http://{ip}:8080/healthz?healthy=false", "POST"))[0] == 503
+    await _wait_for("Ready to turn False while the command exits 1", lambda: ready_is(False), 30)
+    assert (await _http(f"http://{ip}:8080/healthz?healthy=true", "POST"))[0] == 200
+    await _wait_for("Ready to turn True again once it exits 0", lambda: ready_is(True), 30)
+    assert (await _container_status(kube, name, "gate"))["restartCount"] == 0
