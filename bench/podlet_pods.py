@@ -28,6 +28,7 @@ from typing import Any
 from fleet.local.fleet import LocalFleet
 from fleet.local.podlet.api import Kube
 from fleet.local.podlet.errors import NotFound
+from fleet.local.topology import node_name, podlet_component
 
 IMAGE = "ghcr.io/meshfleet/meshfleet:0.1.0"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -88,6 +89,7 @@ class Round:
         self.ready: list[float] = []  # pod Ready (as seen by polling), seconds after the Deployment
         self.deleted = 0.0
         self.podlet_cpu = 0.0
+        self.load = (0.0, 0.0)  # 1-minute load average when the Deployment was created, and at all Ready
 
 
 async def one_round(kube: Kube, ns: str, replicas: int, podlet_pid: int, podlet_dir: Path,
@@ -95,6 +97,7 @@ async def one_round(kube: Kube, ns: str, replicas: int, podlet_pid: int, podlet_
     name = f"demo-{replicas}"
     r = Round(replicas)
     cpu0 = cpu_seconds(podlet_pid)
+    load0 = os.getloadavg()[0]
     t0 = time.monotonic()
     await kube.create(f"/apis/apps/v1/namespaces/{ns}/deployments", deployment(name, replicas))
     seen_created: dict[str, float] = {}
@@ -112,6 +115,7 @@ async def one_round(kube: Kube, ns: str, replicas: int, podlet_pid: int, podlet_
             raise RuntimeError(f"{name}: only {len(seen_ready)}/{replicas} pods Ready after 240 s")
         await asyncio.sleep(0.2)
     r.all_ready = time.monotonic() - t0
+    r.load = (load0, os.getloadavg()[0])
     r.podlet_cpu = cpu_seconds(podlet_pid) - cpu0
     r.created = sorted(seen_created.values())
     r.ready = sorted(seen_ready.values())
@@ -150,8 +154,9 @@ async def bench(state: Path, replicas: int, reference: int) -> None:
         rows = await fleet.up((CLUSTER,))
         assert all(r.ready for r in rows), rows
         print(f"cluster {CLUSTER} with its podlet up in {time.monotonic() - t0:.1f} s", file=sys.stderr)
-        podlet_pid = next(p.pid for p in fleet.processes() if p.component == "podlet")
-        podlet_dir = fleet.state.cluster_paths(CLUSTER).root / "podlet" / f"{CLUSTER}-node-1"
+        node = node_name(CLUSTER, 1)
+        podlet_pid = next(p.pid for p in fleet.processes() if p.component == podlet_component(node))
+        podlet_dir = fleet.state.cluster_paths(CLUSTER).root / "podlet" / node
         pki = fleet.state.cluster_paths(CLUSTER).pki
         async with Kube(fleet.state.clusters[CLUSTER].api_url, pki.ca.cert, pki.pair("admin").cert,
                         pki.pair("admin").key) as kube:
@@ -190,7 +195,8 @@ async def bench(state: Path, replicas: int, reference: int) -> None:
                        f"last pod object created at {r.created[-1]:.2f} s")
         print(f"{r.replicas} pod(s): all Ready {r.all_ready:.2f} s after the Deployment was created "
               f"(first Ready {r.first_ready:.2f} s{per_pod}); podlet CPU {r.podlet_cpu:.2f} s; "
-              f"deletion until every pod is gone {r.deleted:.2f} s")
+              f"deletion until every pod is gone {r.deleted:.2f} s; "
+              f"1-min load average {r.load[0]:.2f} at creation, {r.load[1]:.2f} at all Ready")
     extra = (big.all_ready - ref.all_ready) / max(1, big.replicas - ref.replicas)
     print(f"per additional pod: {extra * 1000:.0f} ms of wall time "
           f"({big.replicas} pods vs {ref.replicas}); podlet CPU per pod {big.podlet_cpu / big.replicas * 1000:.0f} ms")
