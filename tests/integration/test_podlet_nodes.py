@@ -1,4 +1,5 @@
-"""`meshfleet local up --nodes 2`: one cluster, two podlets, pods on both nodes reach each other.
+"""`meshfleet local up --nodes 2`: two podlets per cluster; pods on both nodes reach each other, and pods
+of another cluster's second node.
 
 The cluster is started and stopped through the real command line in a state
 directory of its own, so what is checked is what a user gets: the Nodes, the
@@ -26,8 +27,11 @@ from tests.integration.test_podlet import _alive, _demo, _http, _netns, _node_re
 
 pytestmark = [pytest.mark.cluster, pytest.mark.root, pytest.mark.netns, pytest.mark.slow]
 
-CLUSTER = "duo"  # not a default name: its pod range is 10.105.0.0/16 (index 5), apart from the session's fleet
+# Not default names: their pod ranges are 10.105.0.0/16 and 10.106.0.0/16 (indexes 5 and 6), apart from
+# the session's fleet.
+CLUSTER, OTHER = "duo", "trio"
 NODES = ("duo-node-1", "duo-node-2")
+OTHER_NODES = ("trio-node-1", "trio-node-2")
 
 
 def _meshfleet(state: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -40,17 +44,17 @@ def _meshfleet(state: Path, *args: str, timeout: float = 600) -> subprocess.Comp
 def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     state = tmp_path_factory.mktemp("two-nodes")
     try:
-        up = _meshfleet(state, "local", "up", "--names", CLUSTER, "--nodes", "2")
+        up = _meshfleet(state, "local", "up", "--names", f"{CLUSTER},{OTHER}", "--nodes", "2")
         assert up.returncode == 0, up.stdout + up.stderr
         yield state
     finally:
         _meshfleet(state, "local", "down")
 
 
-def _kube(state: Path) -> Kube:
+def _kube(state: Path, cluster: str = CLUSTER) -> Kube:
     fleet = FleetState.load(state)
-    pki = fleet.cluster_paths(CLUSTER).pki
-    return Kube(fleet.clusters[CLUSTER].api_url, pki.ca.cert, pki.pair("admin").cert, pki.pair("admin").key)
+    pki = fleet.cluster_paths(cluster).pki
+    return Kube(fleet.clusters[cluster].api_url, pki.ca.cert, pki.pair("admin").cert, pki.pair("admin").key)
 
 
 def _links() -> set[str]:
@@ -58,10 +62,20 @@ def _links() -> set[str]:
     return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines()}
 
 
-def _pod_record_pids(state: Path) -> list[tuple[int, int]]:
-    root = FleetState(state).cluster_paths(CLUSTER).root / "podlet"
-    return [tuple(p) for f in root.glob("*/pods/*/record.json")  # type: ignore[misc]
-            for p in json.loads(f.read_text())["pids"]]
+def _pod_records(state: Path) -> list[dict[str, Any]]:
+    fleet = FleetState(state)
+    return [json.loads(f.read_text()) for c in (CLUSTER, OTHER)
+            for f in (fleet.cluster_paths(c).root / "podlet").glob("*/pods/*/record.json")]
+
+
+async def _remote_pod(state: Path) -> str:
+    """A pod on the other cluster's second node; returns its IP."""
+    async with _kube(state, OTHER) as kube:
+        await kube.create("/api/v1/namespaces", {"metadata": {"name": "nodes"}})
+        await _wait_for("the default ServiceAccount there", lambda: _sa(kube, "nodes"))
+        await kube.create("/api/v1/namespaces/nodes/pods", {"metadata": {"name": "remote"}, "spec": {
+            "nodeName": OTHER_NODES[1], "containers": [_demo("remote")]}})
+        return str((await _running_pod(kube, "nodes", "remote", 90))["status"]["podIP"])
 
 
 async def _spread_web(kube: Kube, ns: str) -> list[dict[str, Any]]:
@@ -85,6 +99,7 @@ async def _spread_web(kube: Kube, ns: str) -> list[dict[str, Any]]:
 
 
 async def _check_two_nodes(state: Path) -> None:
+    remote_ip = await _remote_pod(state)
     async with _kube(state) as kube:
         cidrs = []
         for node in NODES:
@@ -111,7 +126,7 @@ async def _check_two_nodes(state: Path) -> None:
             "selector": {"app": "web", "side": "far"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}})
         far_cluster_ip = (await kube.get(f"/api/v1/namespaces/{ns}/services/far"))["spec"]["clusterIP"]
         targets = [f"http://{far_ip}:8080/", f"http://{far_cluster_ip}/", "http://far/",
-                   f"http://far.{ns}.svc.cluster.local/", "http://web/"]
+                   f"http://far.{ns}.svc.cluster.local/", "http://web/", f"http://{remote_ip}:8080/"]
         await kube.create(f"/api/v1/namespaces/{ns}/pods", {"metadata": {"name": "client"}, "spec": {
             "nodeName": NODES[0], "containers": [_demo("client", *(a for t in targets for a in ("--downstream", t)))]}})
         client = await _running_pod(kube, ns, "client", 90)
@@ -125,6 +140,7 @@ async def _check_two_nodes(state: Path) -> None:
         hosts = [d["host"] for d in body["downstream"]]
         assert hosts[:4] == [far["metadata"]["name"]] * 4
         assert hosts[4] in {p["metadata"]["name"] for p in pods}
+        assert hosts[5] == "remote"  # the other cluster's pod, through the host
 
 
 async def _sa(kube: Kube, ns: str) -> bool:
@@ -136,23 +152,25 @@ def test_two_nodes_run_pods_that_reach_each_other_and_down_leaves_nothing(two_no
     state = two_nodes
     status = _meshfleet(state, "local", "status", "-o", "json", timeout=60)
     assert status.returncode == 0, status.stderr
-    row = json.loads(status.stdout)["clusters"][0]
-    assert row["ready"]
-    assert row["nodes"] == list(NODES)
+    rows = {r["name"]: r for r in json.loads(status.stdout)["clusters"]}
+    assert all(r["ready"] for r in rows.values())
+    assert rows[CLUSTER]["nodes"] == list(NODES)
+    assert rows[OTHER]["nodes"] == list(OTHER_NODES)
     asyncio.run(_check_two_nodes(state))
 
     fleet = FleetState.load(state)
-    processes = [(p.pid, p.start_ticks) for p in fleet.clusters[CLUSTER].processes]
-    podlets = [p for p in fleet.clusters[CLUSTER].processes if p.component.startswith("podlet-")]
-    assert len(podlets) == 2
-    containers = _pod_record_pids(state)
+    processes = [(p.pid, p.start_ticks) for c in fleet.clusters.values() for p in c.processes]
+    podlets = [p for c in fleet.clusters.values() for p in c.processes if p.component.startswith("podlet-")]
+    assert len(podlets) == 4
+    records = _pod_records(state)
+    containers = [(int(pid), int(ticks)) for r in records for pid, ticks in r["pids"]]
     assert containers
     assert all(_alive(*p) for p in containers)
-    node_root = fleet.cluster_paths(CLUSTER).root / "podlet"
-    bridges = {NodeNetwork(json.loads((node_root / n / "node.json").read_text())["podCIDR"]).bridge for n in NODES}
-    netns = {json.loads(f.read_text())["netns"] for f in node_root.glob("*/pods/*/record.json")}
-    veths = {json.loads(f.read_text())["veth"] for f in node_root.glob("*/pods/*/record.json")}
-    assert len(bridges) == 2
+    bridges = {NodeNetwork(json.loads((fleet.cluster_paths(c).root / "podlet" / n / "node.json").read_text())
+                           ["podCIDR"]).bridge for c, nodes in ((CLUSTER, NODES), (OTHER, OTHER_NODES)) for n in nodes}
+    netns = {r["netns"] for r in records}
+    veths = {r["veth"] for r in records}
+    assert len(bridges) == 4
     assert bridges <= _links()
     assert netns <= _netns()
     assert veths <= _links()
