@@ -85,8 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     group = up.add_mutually_exclusive_group()
     group.add_argument("--clusters", type=_count, default=3, metavar="N", help="how many clusters (default 3)")
     group.add_argument("--names", type=_names, metavar="A,B,...", help="cluster names instead of a count")
-    up.add_argument("--nodes", type=_nodes, default=1, metavar="N",
-                    help="nodes (podlets) per cluster, each with its own pod range (default 1)")
+    up.add_argument("--nodes", type=_nodes, metavar="N",
+                    help="nodes (podlets) per cluster, each with its own pod range (default 1); a running "
+                         "cluster has its podlets started or stopped to match")
     up.add_argument("--no-podlets", action="store_true",
                     help="control planes only: no node agent, so pods are scheduled but never run")
     down = lsub.add_parser("down", help="stop every process of the local fleet and remove its state")
@@ -117,8 +118,8 @@ def _local(args: argparse.Namespace) -> int:
             _progress("not root: starting control planes only (the podlet needs root for network and mount "
                       "namespaces, so pods will not run); run as root, or pass --no-podlets to silence this")
             podlets = False
-        nodes = args.nodes if args.local_command == "up" else 1
-        if args.local_command == "up" and args.no_podlets and nodes != 1:
+        nodes = args.nodes if args.local_command == "up" else None
+        if args.local_command == "up" and args.no_podlets and nodes is not None:
             _progress("--nodes has no effect with --no-podlets: nodes are what the podlets run")
         fleet = LocalFleet(default_state_dir(), _progress, podlets=podlets, nodes=nodes)
         if args.local_command == "up":

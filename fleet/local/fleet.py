@@ -117,10 +117,12 @@ def _port_free(port: int) -> bool:
 
 class LocalFleet:
     def __init__(self, state_dir: Path, progress: Progress = lambda _msg: None, podlets: bool = False,
-                 prometheus: bool | None = None, nodes: int = 1) -> None:
+                 prometheus: bool | None = None, nodes: int | None = None) -> None:
         self.state = FleetState.load(state_dir)
         self.podlets = podlets  # node agents in every cluster, so pods really run (needs root)
-        self.nodes = nodes  # podlets (Nodes) per cluster, when there are podlets
+        # Podlets (Nodes) per cluster, when there are podlets.  None: a new cluster gets one and a
+        # running one keeps what it has; a number also starts or stops podlets of running clusters.
+        self.nodes = nodes
         # A Prometheus per cluster scraping its proxies; by default only where pods run, since
         # without a podlet there is no proxy to scrape.
         self.prometheus = podlets if prometheus is None else prometheus
@@ -138,10 +140,8 @@ class LocalFleet:
             if n in healthy:
                 rec = self.state.clusters[n]
                 self.progress(f"{n}: already running at {rec.api_url}")
-                wanted = self.nodes if self.podlets else 0
-                if len(rec.nodes) != wanted:
-                    self.progress(f"{n}: it runs {len(rec.nodes)} node(s), not {wanted}; to change that, "
-                                  "stop it first (meshfleet local down)")
+                if self.podlets and self.nodes is not None and len(rec.nodes) != self.nodes:
+                    await self._resize(n, self.nodes)
         if to_start:
             bins = binaries if binaries is not None else await asyncio.to_thread(ensure_binaries, self.progress)
             plans = self._plans(to_start)
@@ -228,7 +228,7 @@ class LocalFleet:
                 self._wait(plan, sched, CONTROLLER_TIMEOUT,
                            self._https_ready(ports.scheduler, "/healthz", paths, client=False)),
             )
-            nodes = plan.node_names(self.nodes) if self.podlets else ()
+            nodes = plan.node_names(self.nodes or 1) if self.podlets else ()
             podlets = [launch(podlet_component(node), commands.podlet(plan, ports, paths, node)) for node in nodes]
             await asyncio.gather(*(
                 self._wait(plan, rec, PODLET_TIMEOUT, self._node_ready(ports.apiserver, paths, node))
@@ -240,6 +240,74 @@ class LocalFleet:
                 started.remove(rec)
             raise
         return mine, nodes, prom_port
+
+    async def _resize(self, name: str, count: int) -> None:
+        """Start or stop podlets of a running cluster until it runs ``count`` nodes.
+
+        A node that goes is stopped like at ``down`` (its pods stopped, its network removed), then
+        its Node, its Lease and the pod objects bound to it are deleted, so their controllers replace
+        them on the nodes left at once rather than after the pod garbage collector's quarantine.
+        """
+        from fleet.local.podlet.records import cleanup_node
+
+        rec = self._record(name)
+        plan = ClusterPlan(name, rec.index)
+        paths = self.state.cluster_paths(name)
+        wanted = plan.node_names(count)
+        extra = [n for n in rec.nodes if n not in wanted]
+        missing = [n for n in wanted if n not in rec.nodes]
+        gone = [p for p in rec.processes if p.component in {podlet_component(n) for n in extra}]
+        await asyncio.to_thread(process.stop, gone)
+        for node in extra:
+            await asyncio.to_thread(cleanup_node, paths.root / "podlet" / node)
+            await self._forget_node(rec.ports.apiserver, paths, node)
+        started = [process.spawn(commands.podlet(plan, rec.ports, paths, node),
+                                 paths.log(podlet_component(node)), podlet_component(node)) for node in missing]
+        try:
+            await asyncio.gather(*(
+                self._wait(plan, p, PODLET_TIMEOUT, self._node_ready(rec.ports.apiserver, paths, node))
+                for p, node in zip(started, missing, strict=True)))
+        except BaseException:
+            await asyncio.to_thread(process.stop, started)
+            for node in missing:
+                await asyncio.to_thread(cleanup_node, paths.root / "podlet" / node)
+            started = []
+            raise
+        finally:
+            async with self._lock:  # what runs now, even when a new node failed to start
+                now = self.state.clusters[name]
+                running = {podlet_component(n) for n in now.nodes if n not in extra} | {p.component for p in started}
+                self.state.clusters[name] = replace(
+                    now, processes=(*(p for p in now.processes if p not in gone), *started),
+                    nodes=tuple(n for n in wanted if podlet_component(n) in running))
+                self.state.save()
+        self.progress(f"{name}: now runs {count} node(s): {', '.join(wanted)}")
+
+    async def _forget_node(self, port: int, paths: ClusterPaths, node: str) -> None:
+        """Delete a stopped node's Node, Lease and pods (with no grace: nothing runs them any more)."""
+        ctx = ssl.create_default_context(cafile=str(paths.pki.ca.cert))
+        admin = paths.pki.pair("admin")
+        ctx.load_cert_chain(admin.cert, admin.key)
+        base = f"https://127.0.0.1:{port}"
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            paths_to_delete = [f"/api/v1/nodes/{node}",
+                               f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{node}"]
+            try:
+                async with session.get(f"{base}/api/v1/pods", params={"fieldSelector": f"spec.nodeName={node}"},
+                                       ssl=ctx) as r:
+                    pods = (await r.json()).get("items", []) if r.status == 200 else []
+            except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as e:
+                self.progress(f"listing the pods of node {node} failed: {e}")
+                pods = []
+            paths_to_delete += [f"/api/v1/namespaces/{p['metadata']['namespace']}/pods/{p['metadata']['name']}"
+                                for p in pods]
+            for path in paths_to_delete:
+                try:
+                    async with session.delete(base + path, json={"gracePeriodSeconds": 0}, ssl=ctx) as r:
+                        if r.status not in (200, 202, 404):
+                            self.progress(f"deleting {path} answered {r.status}: {(await r.text())[:200]}")
+                except (aiohttp.ClientError, TimeoutError, OSError) as e:
+                    self.progress(f"deleting {path} failed: {e}")
 
     async def _start_prometheus(self, plan: ClusterPlan, apiserver_port: int, paths: ClusterPaths,
                                 launch: Callable[[str, list[str]], ProcessRecord]) -> int:

@@ -21,8 +21,10 @@ from typing import Any
 import pytest
 
 from fleet.local.podlet.api import Kube
+from fleet.local.podlet.errors import NotFound
 from fleet.local.podlet.naming import NodeNetwork
 from fleet.local.state import FleetState
+from fleet.local.topology import podlet_component
 from tests.integration.test_podlet import _alive, _demo, _http, _netns, _node_ready, _running_pod, _wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.root, pytest.mark.netns, pytest.mark.slow]
@@ -148,7 +150,7 @@ async def _sa(kube: Kube, ns: str) -> bool:
     return any(sa["metadata"]["name"] == "default" for sa in out["items"])
 
 
-def test_two_nodes_run_pods_that_reach_each_other_and_down_leaves_nothing(two_nodes: Path) -> None:
+def test_two_nodes_run_pods_that_reach_each_other(two_nodes: Path) -> None:
     state = two_nodes
     status = _meshfleet(state, "local", "status", "-o", "json", timeout=60)
     assert status.returncode == 0, status.stderr
@@ -158,6 +160,56 @@ def test_two_nodes_run_pods_that_reach_each_other_and_down_leaves_nothing(two_no
     assert rows[OTHER]["nodes"] == list(OTHER_NODES)
     asyncio.run(_check_two_nodes(state))
 
+
+def _bridge(node_dir: Path) -> str:
+    return NodeNetwork(json.loads((node_dir / "node.json").read_text())["podCIDR"]).bridge
+
+
+def test_local_up_with_another_node_count_stops_and_starts_podlets(two_nodes: Path) -> None:
+    state = two_nodes
+    before = FleetState.load(state).clusters[CLUSTER]
+    second = next(p for p in before.processes if p.component == podlet_component(NODES[1]))
+    node_dir = FleetState(state).cluster_paths(CLUSTER).root / "podlet" / NODES[1]
+    bridge = _bridge(node_dir)
+    records = [json.loads(f.read_text()) for f in node_dir.glob("pods/*/record.json")]
+    assert records  # the web pod that the first test spread onto this node
+    containers = [(int(pid), int(ticks)) for r in records for pid, ticks in r["pids"]]
+
+    fewer = _meshfleet(state, "local", "up", "--names", CLUSTER, "--nodes", "1")
+    assert fewer.returncode == 0, fewer.stderr
+    assert FleetState.load(state).clusters[CLUSTER].nodes == NODES[:1]
+    assert FleetState.load(state).clusters[OTHER].nodes == OTHER_NODES  # not named: left alone
+    assert not _alive(second.pid, second.start_ticks)
+    assert not [p for p in containers if _alive(*p)]
+    assert bridge not in _links()
+    assert not {r["netns"] for r in records} & _netns()
+
+    async def web_back_on_node_1() -> None:
+        async with _kube(state) as kube:
+            with pytest.raises(NotFound):
+                await kube.get(f"/api/v1/nodes/{NODES[1]}")
+
+            async def replaced() -> bool:
+                d = await kube.get("/apis/apps/v1/namespaces/nodes/deployments/web")
+                out = await kube.request("GET", "/api/v1/namespaces/nodes/pods", params={"labelSelector": "app=web"})
+                return d["status"].get("availableReplicas") == 2 and \
+                    {p["spec"].get("nodeName") for p in out["items"]} == {NODES[0]}
+            await _wait_for("the web pods replaced on node 1", replaced, 60)
+    asyncio.run(web_back_on_node_1())
+
+    more = _meshfleet(state, "local", "up", "--names", CLUSTER, "--nodes", "2")
+    assert more.returncode == 0, more.stderr
+    assert FleetState.load(state).clusters[CLUSTER].nodes == NODES
+
+    async def node_2_ready() -> None:
+        async with _kube(state) as kube:
+            await _wait_for(f"{NODES[1]} Ready", lambda: _node_ready(kube, NODES[1]), 30)
+    asyncio.run(node_2_ready())
+    assert _bridge(node_dir) in _links()
+
+
+def test_local_down_leaves_no_process_namespace_bridge_or_veth(two_nodes: Path) -> None:
+    state = two_nodes
     fleet = FleetState.load(state)
     processes = [(p.pid, p.start_ticks) for c in fleet.clusters.values() for p in c.processes]
     podlets = [p for c in fleet.clusters.values() for p in c.processes if p.component.startswith("podlet-")]
@@ -166,8 +218,8 @@ def test_two_nodes_run_pods_that_reach_each_other_and_down_leaves_nothing(two_no
     containers = [(int(pid), int(ticks)) for r in records for pid, ticks in r["pids"]]
     assert containers
     assert all(_alive(*p) for p in containers)
-    bridges = {NodeNetwork(json.loads((fleet.cluster_paths(c).root / "podlet" / n / "node.json").read_text())
-                           ["podCIDR"]).bridge for c, nodes in ((CLUSTER, NODES), (OTHER, OTHER_NODES)) for n in nodes}
+    bridges = {_bridge(fleet.cluster_paths(c).root / "podlet" / n)
+               for c, nodes in ((CLUSTER, NODES), (OTHER, OTHER_NODES)) for n in nodes}
     netns = {r["netns"] for r in records}
     veths = {r["veth"] for r in records}
     assert len(bridges) == 4
