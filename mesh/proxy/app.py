@@ -396,15 +396,24 @@ class ProxyApp:
         try:
             if protocol == "http1":
 
+                target_addr = format_address(app_host, port)
+                # Labels per authority seen on this connection: a client rarely uses more than one.
+                labels_by_host: dict[bytes | None, Labels] = {}
+
                 async def handle(request: Request, body: RequestBody) -> OutgoingResponse:
-                    authority = (request.header(b"host") or b"").decode("latin-1")
-                    labels = traffic_labels(
-                        direction="inbound",
-                        authority=authority,
-                        target_addr=format_address(app_host, port),
-                        peer_identity=client_id,
-                        no_tls_reason="not_provided_by_remote",
-                    )
+                    started = time.monotonic()
+                    host = request.header(b"host")
+                    labels = labels_by_host.get(host)
+                    if labels is None:
+                        if len(labels_by_host) > 64:
+                            labels_by_host.clear()
+                        labels = labels_by_host[host] = traffic_labels(
+                            direction="inbound",
+                            authority=(host or b"").decode("latin-1"),
+                            target_addr=target_addr,
+                            peer_identity=client_id,
+                            no_tls_reason="not_provided_by_remote",
+                        )
                     verdict = self.authz.request(port, client_id, peer_ip, request)
                     self.metrics.count(
                         "inbound_http_authz_allow" if verdict.allowed else "inbound_http_authz_deny", verdict.labels()
@@ -414,9 +423,10 @@ class ProxyApp:
                         self.metrics.request(labels)
                         self.metrics.response(labels, 403, 0.0, failed=True)
                         return error_response(403, "Forbidden", verdict.decision.reason)
-                    return await self._guard(
-                        labels, lambda: self.inbound.forward_local(request, body, app_host, port, labels)
-                    )
+                    try:
+                        return await self.inbound.forward_local(request, body, app_host, port, labels)
+                    except UpstreamError as e:
+                        return self._failed(labels, e, started)
 
                 await self._serve(reader, writer, count, tracked, handle, "inbound")
             else:
@@ -424,15 +434,12 @@ class ProxyApp:
         finally:
             self.metrics.tcp_closed(token)
 
-    async def _guard(self, labels: Labels, call: Callable[[], Awaitable[OutgoingResponse]]) -> OutgoingResponse:
-        started = time.monotonic()
-        try:
-            return await call()
-        except UpstreamError as e:
-            self.metrics.request(labels)
-            self.metrics.response(labels, e.status, (time.monotonic() - started) * 1000, failed=True)
-            detail = e.reason if e.detail == e.reason else f"{e.reason}: {e.detail}"
-            return error_response(e.status, http.HTTPStatus(e.status).phrase, detail)
+    def _failed(self, labels: Labels, e: UpstreamError, started: float) -> OutgoingResponse:
+        """Count a request the proxy answered itself, and the answer."""
+        self.metrics.request(labels)
+        self.metrics.response(labels, e.status, (time.monotonic() - started) * 1000, failed=True)
+        detail = e.reason if e.detail == e.reason else f"{e.reason}: {e.detail}"
+        return error_response(e.status, http.HTTPStatus(e.status).phrase, detail)
 
     async def _opaque_to(
         self,
@@ -476,10 +483,14 @@ class ProxyApp:
             if proto is Protocol.HTTP1:
 
                 async def handle(request: Request, body: RequestBody) -> OutgoingResponse:
-                    authority = (request.header(b"host") or b"").decode("latin-1")
-                    state = self.outbound.route(request, orig)
-                    labels = self.outbound.labels(state, authority, None, None)
-                    return await self._guard(labels, lambda: self.outbound.handle(request, body, orig))
+                    started = time.monotonic()
+                    try:
+                        return await self.outbound.handle(request, body, orig)
+                    except UpstreamError as e:
+                        # Labels are worked out only for a failure: a success is counted by the router.
+                        authority = (request.header(b"host") or b"").decode("latin-1")
+                        labels = self.outbound.labels(self.outbound.route(request, orig), authority, None, None)
+                        return self._failed(labels, e, started)
 
                 await self._serve(reader, writer, count, tracked, handle, "outbound")
             else:

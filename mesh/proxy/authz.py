@@ -11,7 +11,7 @@ Pure: no I/O, the caller supplies every fact.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mesh.policy import Decision, DefaultPolicy, InboundPolicy, Network, RequestInfo, evaluate
 
@@ -19,12 +19,25 @@ from .http1 import Request
 
 # Enough to match routes on; a request with hundreds of headers need not all be copied.
 _MAX_HEADERS = 64
+# Distinct peers whose verdicts are remembered; beyond that the memory starts over.
+_MAX_CACHED = 4096
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
     decision: Decision
     port: int
+    _labels: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Built once: a verdict is reused for every request it applies to.
+        labels = (
+            ("decision", "allow" if self.decision.allowed else "deny"),
+            ("reason", self.decision.reason),
+            ("rule", self.decision.rule),
+            ("target_port", str(self.port)),
+        )
+        object.__setattr__(self, "_labels", labels)
 
     @property
     def allowed(self) -> bool:
@@ -32,12 +45,7 @@ class Verdict:
 
     def labels(self) -> tuple[tuple[str, str], ...]:
         """Metric labels: what was decided, why, and by which rule."""
-        return (
-            ("decision", "allow" if self.decision.allowed else "deny"),
-            ("reason", self.decision.reason),
-            ("rule", self.decision.rule),
-            ("target_port", str(self.port)),
-        )
+        return self._labels
 
 
 def request_info(request: Request) -> RequestInfo:
@@ -52,13 +60,39 @@ class InboundAuthorizer:
     def __init__(self, default: str, cluster_networks: tuple[str, ...] = ()) -> None:
         self.policy = InboundPolicy(DefaultPolicy(default), tuple(Network(c) for c in cluster_networks))
         self.from_destination = False
+        # Verdicts that do not depend on the request itself (no route-scoped
+        # authorization on the port), per (port, client identity, client address).
+        self._by_peer: dict[tuple[int, str | None, str | None], Verdict] = {}
+        self._route_scoped: dict[int, bool] = {}
 
     def update(self, policy: InboundPolicy) -> None:
         self.policy = policy
         self.from_destination = True
+        self._by_peer.clear()
+        self._route_scoped.clear()
 
     def connection(self, port: int, client_id: str | None, peer_ip: str | None) -> Verdict:
         return Verdict(evaluate(self.policy, port, client_id, peer_ip), port)
 
     def request(self, port: int, client_id: str | None, peer_ip: str | None, request: Request) -> Verdict:
-        return Verdict(evaluate(self.policy, port, client_id, peer_ip, request_info(request)), port)
+        key = (port, client_id, peer_ip)
+        verdict = self._by_peer.get(key)
+        if verdict is not None:
+            return verdict
+        if self._needs_request(port):
+            return Verdict(evaluate(self.policy, port, client_id, peer_ip, request_info(request)), port)
+        # Without route-scoped rules the request's path, method and headers
+        # cannot change the answer, so it holds for every request from this peer.
+        verdict = Verdict(evaluate(self.policy, port, client_id, peer_ip, request_info(request)), port)
+        if len(self._by_peer) >= _MAX_CACHED:
+            self._by_peer.clear()
+        self._by_peer[key] = verdict
+        return verdict
+
+    def _needs_request(self, port: int) -> bool:
+        scoped = self._route_scoped.get(port)
+        if scoped is None:
+            pp = self.policy.port(port)
+            scoped = pp is not None and any(auth.route is not None for auth in pp.authorizations)
+            self._route_scoped[port] = scoped
+        return scoped

@@ -444,6 +444,8 @@ def forwardable_headers(
     """
     if names is None:
         names = [k.lower() for k, _ in headers]
+    if not keep_upgrade and HOP_BY_HOP.isdisjoint(names) and (not drop or frozenset(drop).isdisjoint(names)):
+        return list(headers)  # the usual message: nothing to take out
     excluded = HOP_BY_HOP
     if b"connection" in names:
         excluded = excluded | _connection_tokens(headers, names)
@@ -469,14 +471,25 @@ def _check_token(value: bytes, what: str) -> None:
         raise HttpError(f"invalid {what}: {value!r}")
 
 
+# Header names joined by colons (never part of a token): one match checks them all.
+_TOKENS = re.compile(rb"[\x21-\x39\x3b-\x7e]+(?::[\x21-\x39\x3b-\x7e]+)*")
+
+
 def _head(first_line: bytes, headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    headers = headers if isinstance(headers, list | tuple) else list(headers)
+    if headers:
+        # Checked all at once rather than header by header: every name a
+        # token, and no line break anywhere in the values.
+        names = b":".join([name for name, _ in headers])
+        if _TOKENS.fullmatch(names) is None or names.count(b":") != len(headers) - 1:
+            bad = next(name for name, _ in headers if _TOKEN.fullmatch(name) is None)
+            raise HttpError(f"invalid header name: {bad!r}")
+        values = b"".join([value for _, value in headers])
+        if b"\r" in values or b"\n" in values:
+            bad = next(name for name, value in headers if _LINE_BREAK.search(value) is not None)
+            raise HttpError(f"header {bad!r} value contains a line break")
     lines = [first_line]
-    for name, value in headers:
-        if _TOKEN.fullmatch(name) is None:
-            raise HttpError(f"invalid header name: {name!r}")
-        if _LINE_BREAK.search(value) is not None:
-            raise HttpError(f"header {name!r} value contains a line break")
-        lines.append(name + b": " + value)
+    lines += [name + b": " + value for name, value in headers]
     lines.append(b"\r\n")
     return b"\r\n".join(lines)
 

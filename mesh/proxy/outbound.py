@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], float]
 LabelFn = Callable[[str | None, Endpoint], Labels]
 
+# The proxy answers Expect itself (it buffers the body first), so it is not passed on.
+_DROP_FROM_REQUESTS = frozenset({b"expect"})
+
 
 class ServiceState:
     """Everything kept per destination target."""
@@ -173,6 +176,11 @@ class OutboundRouter:
         self._rng = rng or random.Random()
         self.services: dict[str, ServiceState] = {}
         self.resolve_wait = resolve_wait
+        # Per-request work that depends on little: remembered, bounded, rebuilt when it goes stale.
+        self._candidate_cache: dict[tuple[bytes | None, tuple[str, int] | None], tuple[str, ...]] = {}
+        self._label_cache: dict[tuple[str, str | None, Endpoint | None, str], tuple[ServiceConfig | None, Labels]] = {}
+        self._local: dict[tuple[str, int], Resolution] = {}
+        self._dial_targets: dict[Endpoint, DialTarget] = {}
 
     MAX_UNRESOLVED = 1000
 
@@ -205,9 +213,18 @@ class OutboundRouter:
                 state.cancel()
                 del self.services[target]
 
-    @staticmethod
-    def _candidates(request: Request, original_dst: tuple[str, int] | None) -> list[str]:
+    def _candidates(self, request: Request, original_dst: tuple[str, int] | None) -> tuple[str, ...]:
         host = request.header(b"host")
+        key = (host, original_dst)
+        found = self._candidate_cache.get(key)
+        if found is None:
+            if len(self._candidate_cache) >= self.MAX_UNRESOLVED:
+                self._candidate_cache.clear()
+            found = self._candidate_cache[key] = self._candidates_of(host, original_dst)
+        return found
+
+    @staticmethod
+    def _candidates_of(host: bytes | None, original_dst: tuple[str, int] | None) -> tuple[str, ...]:
         candidates: list[str] = []
         if host:
             authority = host.decode("latin-1").strip().lower()
@@ -216,7 +233,7 @@ class OutboundRouter:
             candidates.append(authority)
         if original_dst is not None:
             candidates.append(format_address(*original_dst))
-        return candidates
+        return tuple(candidates)
 
     def route(self, request: Request, original_dst: tuple[str, int] | None) -> ServiceState | None:
         """The destination for ``request``: its authority if known to the resolver, else the original address."""
@@ -252,7 +269,13 @@ class OutboundRouter:
 
     def labels(self, state: ServiceState | None, authority: str, server_id: str | None, ep: Endpoint | None) -> Labels:
         config = state.config if state else None
-        return traffic_labels(
+        key = (authority, server_id, ep, state.target if state else "")
+        cached = self._label_cache.get(key)
+        if cached is not None and cached[0] is config:
+            return cached[1]
+        if len(self._label_cache) >= self.MAX_UNRESOLVED:
+            self._label_cache.clear()
+        labels = traffic_labels(
             direction="outbound",
             authority=authority,
             target_addr=ep.address if ep else "",
@@ -261,6 +284,8 @@ class OutboundRouter:
             dst_namespace=config.namespace if config else "",
             dst_service=config.service if config else "",
         )
+        self._label_cache[key] = (config, labels)
+        return labels
 
     async def handle(
         self, request: Request, body: RequestBody, original_dst: tuple[str, int] | None
@@ -292,11 +317,13 @@ class OutboundRouter:
         self, request: Request, body: RequestBody, host: str, port: int, labels: Labels
     ) -> OutgoingResponse:
         """Inbound: hand a request to the local application, no balancing and no retries."""
-        local = Resolution(
-            format_address(host, port),
-            ServiceConfig(format_address(host, port), timeouts=self._defaults),
-            (Endpoint(host, port),),
-        )
+        local = self._local.get((host, port))
+        if local is None:
+            local = self._local[(host, port)] = Resolution(
+                format_address(host, port),
+                ServiceConfig(format_address(host, port), timeouts=self._defaults),
+                (Endpoint(host, port),),
+            )
         authority = (request.header(b"host") or b"").decode("latin-1")
         return await self._forward(request, body, None, local, authority, time.monotonic(), lambda _s, _e: labels)
 
@@ -316,7 +343,9 @@ class OutboundRouter:
         buffered, complete = await body.read_all(MAX_RETRYABLE_BODY)
         if not complete:
             policy = NO_RETRIES  # too large to keep a copy: streamed, never replayed
-        head_headers = forwardable_headers(request.headers, drop=[b"expect"], keep_upgrade=request.upgrade)
+        head_headers = forwardable_headers(
+            request.headers, drop=_DROP_FROM_REQUESTS, keep_upgrade=request.upgrade, names=request.names
+        )
         head_headers.extend(request_framing_headers(len(buffered) if complete else None, request.framing))
         head = serialize_request_head(request.method, request.target, head_headers)
         if state is not None:
@@ -387,13 +416,17 @@ class OutboundRouter:
         body: RequestBody,
         timeouts: Timeouts,
     ) -> Attempt:
-        target = DialTarget(
-            host=ep.host,
-            port=ep.proxy_port or ep.port,
-            identity=ep.identity,
-            announce_port=ep.port,
-            protocol="http1",
-        )
+        target = self._dial_targets.get(ep)
+        if target is None:
+            if len(self._dial_targets) >= self.MAX_UNRESOLVED:
+                self._dial_targets.clear()
+            target = self._dial_targets[ep] = DialTarget(
+                host=ep.host,
+                port=ep.proxy_port or ep.port,
+                identity=ep.identity,
+                announce_port=ep.port,
+                protocol="http1",
+            )
         for fresh in (False, True):
             conn = await (
                 self._pool.dial(target, timeouts.connect) if fresh else self._pool.acquire(target, timeouts.connect)
@@ -442,7 +475,7 @@ class OutboundRouter:
         labels = labels_for(conn.peer_identity, attempt.endpoint)
         self._metrics.request(labels)
         self._metrics.response(labels, resp.status, (time.monotonic() - started) * 1000, failed=resp.status >= 500)
-        headers = forwardable_headers(resp.headers, keep_upgrade=resp.status == 101)
+        headers = forwardable_headers(resp.headers, keep_upgrade=resp.status == 101, names=resp.names)
         if resp.status == 101:
             return OutgoingResponse(
                 101,

@@ -15,7 +15,7 @@ import ssl
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import ConnectFailed, HttpError, PeerIdentityRefused, UpstreamProtocolError
 from .http1 import Data, EndOfMessage, Event, Framing, Response, ResponseReader, Upgraded
@@ -34,6 +34,15 @@ class DialTarget:
     identity: str | None  # expected peer identity; None means plaintext
     announce_port: int = 0  # the port named in the transport header (mTLS only)
     protocol: str = "http1"
+    # The pool looks targets up on every request: hash the fields once.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        fields = (self.host, self.port, self.identity, self.announce_port, self.protocol)
+        object.__setattr__(self, "_hash", hash(fields))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 class UpstreamConnection:
