@@ -184,11 +184,13 @@ class LocalFleet:
         paths = self.state.cluster_paths(plan.name)
         await asyncio.to_thread(paths.pki.ensure, plan.name, plan.kubernetes_service_ip)
         ports = old.ports if old is not None and all(_port_free(p) for p in old.ports.all()) else None
+        # A recorded cluster started again keeps its node count unless a count was asked for.
+        node_count = self.nodes or (len(old.nodes) if old is not None and old.nodes else 1)
         t0 = time.monotonic()
         for attempt in range(_PORT_RETRIES):
             ports = ports or self._ports.ports()
             try:
-                procs, nodes, prom_port = await self._start_components(plan, ports, paths, bins, started)
+                procs, nodes, prom_port = await self._start_components(plan, ports, paths, bins, started, node_count)
                 break
             except _PortsTaken:
                 self.progress(f"{plan.name}: a port was taken meanwhile; picking others (try {attempt + 2})")
@@ -200,10 +202,16 @@ class LocalFleet:
             self.state.clusters[plan.name] = ClusterRecord(plan.name, plan.index, ports, tuple(procs), time.time(),
                                                            prom_port, nodes)
             self.state.save()
+        for node in (old.nodes if old is not None else ()):
+            if node not in nodes:  # kept data remembers a node this start no longer runs
+                from fleet.local.podlet.records import cleanup_node
+
+                await asyncio.to_thread(cleanup_node, paths.root / "podlet" / node)
+                await self._forget_node(ports.apiserver, paths, node)
         self.progress(f"{plan.name}: ready at https://127.0.0.1:{ports.apiserver} in {time.monotonic() - t0:.1f}s")
 
     async def _start_components(self, plan: ClusterPlan, ports: Ports, paths: ClusterPaths, bins: BinarySet,
-                                started: list[ProcessRecord]
+                                started: list[ProcessRecord], node_count: int = 1
                                 ) -> tuple[list[ProcessRecord], tuple[str, ...], int | None]:
         self._write_kubeconfigs(plan, ports, paths)
         mine: list[ProcessRecord] = []
@@ -228,7 +236,7 @@ class LocalFleet:
                 self._wait(plan, sched, CONTROLLER_TIMEOUT,
                            self._https_ready(ports.scheduler, "/healthz", paths, client=False)),
             )
-            nodes = plan.node_names(self.nodes or 1) if self.podlets else ()
+            nodes = plan.node_names(node_count) if self.podlets else ()
             podlets = [launch(podlet_component(node), commands.podlet(plan, ports, paths, node)) for node in nodes]
             await asyncio.gather(*(
                 self._wait(plan, rec, PODLET_TIMEOUT, self._node_ready(ports.apiserver, paths, node))

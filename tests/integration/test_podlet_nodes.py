@@ -208,6 +208,29 @@ def test_local_up_with_another_node_count_stops_and_starts_podlets(two_nodes: Pa
     assert _bridge(node_dir) in _links()
 
 
+def test_a_cluster_started_again_from_kept_state_keeps_its_nodes(two_nodes: Path) -> None:
+    state = two_nodes
+    down = _meshfleet(state, "local", "down", "--keep", timeout=120)
+    assert down.returncode == 0, down.stderr
+    assert not {b for b in _links() if b.startswith("mfbr-105-") or b.startswith("mfbr-106-")}
+    up = _meshfleet(state, "local", "up", "--names", f"{CLUSTER},{OTHER}")
+    assert up.returncode == 0, up.stdout + up.stderr
+    fleet = FleetState.load(state)
+    assert fleet.clusters[CLUSTER].nodes == NODES
+    assert fleet.clusters[OTHER].nodes == OTHER_NODES
+
+    async def both_ready() -> None:
+        async with _kube(state) as kube:
+            for node in NODES:
+                await _wait_for(f"{node} Ready", lambda node=node: _node_ready(kube, node), 30)
+
+        async def pods_run_again() -> bool:  # the pods kept in etcd run again on the new podlets
+            records = _pod_records(state)
+            return len(records) >= 4 and all(any(_alive(int(p), int(t)) for p, t in r["pids"]) for r in records)
+        await _wait_for("every pod running again", pods_run_again, 60)
+    asyncio.run(both_ready())
+
+
 def test_local_down_leaves_no_process_namespace_bridge_or_veth(two_nodes: Path) -> None:
     state = two_nodes
     fleet = FleetState.load(state)
