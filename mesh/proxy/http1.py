@@ -354,22 +354,30 @@ class ResponseReader(_Reader):
     def expect(self, method: str) -> None:
         self._method = method
 
+    # The base class's callbacks, each guarded by ``_replaced`` and written out
+    # rather than calling ``super()``: they run for every response.
     def on_message_begin(self) -> None:
         if self._replaced:
             self.reusable = False
             return
-        super().on_message_begin()
+        self._url.clear()
+        self._reason.clear()
+        self._headers = []
+        self._head_bytes = 0
+        self._in_head = True
 
     def on_body(self, body: bytes) -> None:
         if self._replaced:
             self.reusable = False  # bytes after a body-less HEAD answer: the peer is confused
             return
-        super().on_body(body)
+        self._events.append(Data(bytes(body)))
 
     def on_message_complete(self) -> None:
         if self._replaced:
             return
-        super().on_message_complete()
+        self._events.append(END_OF_MESSAGE)
+        self._in_head = True
+        self._head_bytes = 0
 
     def on_headers_complete(self) -> None:
         if self._replaced:
@@ -482,18 +490,16 @@ def _head(first_line: bytes, headers: Iterable[tuple[bytes, bytes]]) -> bytes:
     if headers:
         # Checked all at once rather than header by header: every name a
         # token, and no line break anywhere in the values.
-        names = b":".join([name for name, _ in headers])
-        if _TOKENS.fullmatch(names) is None or names.count(b":") != len(headers) - 1:
-            bad = next(name for name, _ in headers if _TOKEN.fullmatch(name) is None)
+        names, values = zip(*headers, strict=True)
+        joined = b":".join(names)
+        if _TOKENS.fullmatch(joined) is None or joined.count(b":") != len(headers) - 1:
+            bad = next(name for name in names if _TOKEN.fullmatch(name) is None)
             raise HttpError(f"invalid header name: {bad!r}")
-        values = b"".join([value for _, value in headers])
-        if b"\r" in values or b"\n" in values:
+        all_values = b"".join(values)
+        if b"\r" in all_values or b"\n" in all_values:
             bad = next(name for name, value in headers if _LINE_BREAK.search(value) is not None)
             raise HttpError(f"header {bad!r} value contains a line break")
-    lines = [first_line]
-    lines += [name + b": " + value for name, value in headers]
-    lines.append(b"\r\n")
-    return b"\r\n".join(lines)
+    return b"\r\n".join([first_line, *map(b": ".join, headers), b"\r\n"])
 
 
 def serialize_request_head(method: str, target: str, headers: Iterable[tuple[bytes, bytes]]) -> bytes:

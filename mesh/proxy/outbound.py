@@ -45,7 +45,6 @@ from .upstream import ConnectionPool, DialTarget, UpstreamConnection, request_fr
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
-LabelFn = Callable[[str | None, Endpoint], Labels]
 
 # The proxy answers Expect itself (it buffers the body first), so it is not passed on.
 _DROP_FROM_REQUESTS = frozenset({b"expect"})
@@ -304,14 +303,9 @@ class OutboundRouter:
                 ServiceConfig(format_address(host, port), timeouts=self._defaults),
                 (Endpoint(host, port),),
             )
-            return await self._forward(request, body, None, direct, authority, started, self._labeller(None, authority))
+            return await self._forward(request, body, None, direct, authority, started, None)
         assert state.resolution is not None
-        return await self._forward(
-            request, body, state, state.resolution, authority, started, self._labeller(state, authority)
-        )
-
-    def _labeller(self, state: ServiceState | None, authority: str) -> LabelFn:
-        return lambda server_id, ep: self.labels(state, authority, server_id, ep)
+        return await self._forward(request, body, state, state.resolution, authority, started, None)
 
     async def forward_local(
         self, request: Request, body: RequestBody, host: str, port: int, labels: Labels
@@ -324,8 +318,7 @@ class OutboundRouter:
                 ServiceConfig(format_address(host, port), timeouts=self._defaults),
                 (Endpoint(host, port),),
             )
-        authority = (request.header(b"host") or b"").decode("latin-1")
-        return await self._forward(request, body, None, local, authority, time.monotonic(), lambda _s, _e: labels)
+        return await self._forward(request, body, None, local, "", time.monotonic(), labels)
 
     async def _forward(
         self,
@@ -335,76 +328,100 @@ class OutboundRouter:
         resolution: Resolution,
         authority: str,
         started: float,
-        labels_for: LabelFn,
+        labels: Labels | None,
     ) -> OutgoingResponse:
+        """Send ``request`` to ``resolution``: balanced and retried for a known service, else to its one endpoint.
+
+        ``labels`` fixes the metric labels (inbound); otherwise they follow
+        the endpoint that answered and its identity.
+        """
         config = resolution.service
         timeouts = config.timeouts
-        policy: RetryPolicy = config.retry if state is not None else NO_RETRIES
         buffered, complete = await body.read_all(MAX_RETRYABLE_BODY)
-        if not complete:
-            policy = NO_RETRIES  # too large to keep a copy: streamed, never replayed
         head_headers = forwardable_headers(
             request.headers, drop=_DROP_FROM_REQUESTS, keep_upgrade=request.upgrade, names=request.names
         )
         head_headers.extend(request_framing_headers(len(buffered) if complete else None, request.framing))
         head = serialize_request_head(request.method, request.target, head_headers)
-        if state is not None:
-            state.budget.record_request(self._clock())
-
-        async def exchange() -> Attempt:
-            retries = 0
-            failed: set[Endpoint] = set()
-            while True:
-                ep = state.pick(frozenset(failed)) if state is not None else resolution.endpoints[0]
-                attempt_started = self._clock()
-                if state is not None:
-                    state.balancer.start(ep)
-                outcome: Outcome
-                attempt: Attempt | None = None
-                error: UpstreamError | None = None
-                try:
-                    if policy.per_try_timeout is None:  # no timer to arm: the request timeout bounds the try
-                        attempt = await self._try(ep, request, head, buffered, complete, body, timeouts)
-                    else:
-                        async with asyncio.timeout(policy.per_try_timeout):
-                            attempt = await self._try(ep, request, head, buffered, complete, body, timeouts)
-                    outcome = classify_status(attempt.response.status)
-                except TimeoutError:
-                    outcome, error = Outcome.TIMEOUT, RequestTimeout("per-try timeout")
-                except (ConnectFailed, PeerIdentityRefused) as e:
-                    outcome, error = Outcome.CONNECT_FAILURE, e
-                except UpstreamError as e:
-                    outcome, error = Outcome.SERVER_ERROR, e
-                finally:
-                    if state is not None:
-                        state.balancer.finish(ep, attempt_started)
-                if state is not None:
-                    state.record(ep, failed=outcome is not Outcome.SUCCESS)
-                if outcome is not Outcome.SUCCESS:
-                    failed.add(ep)
-                wants = (
-                    state is not None
-                    and policy.wants_retry(outcome, retries, body_replayable=complete)
-                    and state.budget.try_withdraw(self._clock())
-                )
-                if not wants:
-                    if attempt is not None:
-                        return attempt
-                    assert error is not None
-                    raise error
-                if state is not None:
-                    self._metrics.count("retries", (("authority", authority or state.target),))
-                if attempt is not None:
-                    await attempt.conn.discard_body(timeouts.idle)
-                    self._finish_conn(attempt.conn, ok=True)
-                retries += 1
-
         try:
-            async with asyncio.timeout(timeouts.request):
-                attempt = await exchange()
+            if state is None:  # one endpoint, one try: nothing to balance, break or retry
+                ep = resolution.endpoints[0]
+                if timeouts.request is None:
+                    attempt = await self._try(ep, request, head, buffered, complete, body, timeouts)
+                else:
+                    async with asyncio.timeout(timeouts.request):
+                        attempt = await self._try(ep, request, head, buffered, complete, body, timeouts)
+            else:
+                # Too large to keep a copy: streamed, never replayed.
+                policy = config.retry if complete else NO_RETRIES
+                state.budget.record_request(self._clock())
+                async with asyncio.timeout(timeouts.request):
+                    attempt = await self._exchange(
+                        state, policy, request, head, buffered, complete, body, timeouts, authority
+                    )
         except TimeoutError as e:
-            raise RequestTimeout(f"no response from {authority or resolution.target} within {timeouts.request}s") from e
-        return self._respond(request, attempt, labels_for, started, timeouts)
+            name = authority or (request.header(b"host") or b"").decode("latin-1") or resolution.target
+            raise RequestTimeout(f"no response from {name} within {timeouts.request}s") from e
+        if labels is None:
+            labels = self.labels(state, authority, attempt.conn.peer_identity, attempt.endpoint)
+        return self._respond(request, attempt, labels, started, timeouts)
+
+    async def _exchange(
+        self,
+        state: ServiceState,
+        policy: RetryPolicy,
+        request: Request,
+        head: bytes,
+        buffered: bytes,
+        complete: bool,
+        body: RequestBody,
+        timeouts: Timeouts,
+        authority: str,
+    ) -> Attempt:
+        """Tries until one succeeds, the policy stops retrying or the budget is spent."""
+        retries = 0
+        failed: set[Endpoint] = set()
+        while True:
+            ep = state.pick(frozenset(failed)) if failed else state.pick()
+            attempt_started = self._clock()
+            state.balancer.start(ep)
+            outcome: Outcome
+            attempt: Attempt | None = None
+            error: UpstreamError | None = None
+            try:
+                if policy.per_try_timeout is None:  # no timer to arm: the request timeout bounds the try
+                    attempt = await self._try(ep, request, head, buffered, complete, body, timeouts)
+                else:
+                    async with asyncio.timeout(policy.per_try_timeout):
+                        attempt = await self._try(ep, request, head, buffered, complete, body, timeouts)
+                outcome = classify_status(attempt.response.status)
+            except TimeoutError:
+                outcome, error = Outcome.TIMEOUT, RequestTimeout("per-try timeout")
+            except (ConnectFailed, PeerIdentityRefused) as e:
+                outcome, error = Outcome.CONNECT_FAILURE, e
+            except UpstreamError as e:
+                outcome, error = Outcome.SERVER_ERROR, e
+            finally:
+                state.balancer.finish(ep, attempt_started)
+            succeeded = outcome is Outcome.SUCCESS
+            state.record(ep, failed=not succeeded)
+            if succeeded:
+                assert attempt is not None
+                return attempt
+            failed.add(ep)
+            wants = policy.wants_retry(outcome, retries, body_replayable=complete) and state.budget.try_withdraw(
+                self._clock()
+            )
+            if not wants:
+                if attempt is not None:
+                    return attempt
+                assert error is not None
+                raise error
+            self._metrics.count("retries", (("authority", authority or state.target),))
+            if attempt is not None:
+                await attempt.conn.discard_body(timeouts.idle)
+                self._finish_conn(attempt.conn, ok=True)
+            retries += 1
 
     async def _try(
         self,
@@ -466,13 +483,12 @@ class OutboundRouter:
         self,
         request: Request,
         attempt: Attempt,
-        labels_for: LabelFn,
+        labels: Labels,
         started: float,
         timeouts: Timeouts,
     ) -> OutgoingResponse:
         resp = attempt.response
         conn = attempt.conn
-        labels = labels_for(conn.peer_identity, attempt.endpoint)
         self._metrics.request(labels)
         self._metrics.response(labels, resp.status, (time.monotonic() - started) * 1000, failed=resp.status >= 500)
         headers = forwardable_headers(resp.headers, keep_upgrade=resp.status == 101, names=resp.names)
