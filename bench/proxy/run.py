@@ -32,6 +32,7 @@ from .report import Context, Memory, PathResult, markdown, replace_section, verd
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "bench" / "RESULTS.md"
 MESH_A, MESH_B = "meshfleet proxy A (outbound)", "meshfleet proxy B (inbound)"
+FLOOR = "bare Python forwarder pair"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,27 @@ def _print_profiles(profile_dir: Path) -> None:
         pstats.Stats(str(path), stream=sys.stderr).sort_stats("tottime").print_stats(25)
 
 
+def _start_floor_pair(
+    procs: ProcessSet, workdir: Path, backend_port: int, server_name: str
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The bare forwarder pair (``bench.proxy.floor``) on the meshfleet pair's certificates: (pid, port) of A, B."""
+    a_port, b_port = free_port(), free_port()
+    python = [sys.executable, "-m", "bench.proxy.floor"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+
+    def files(side: str) -> list[str]:
+        d = workdir / f"id-{side}"
+        return [f"--cert={d / 'cert.pem'}", f"--key={d / 'key.pem'}", f"--ca={d / 'bundle.pem'}"]
+
+    server_side = ["--role=server", f"--listen={b_port}", f"--upstream={backend_port}", *files("server")]
+    client_side = ["--role=client", f"--listen={a_port}", f"--upstream={b_port}", f"--server-name={server_name}"]
+    b = procs.start("floor-b", [*python, *server_side], env=env)
+    a = procs.start("floor-a", [*python, *client_side, *files("client")], env=env)
+    wait_for_port(b, b_port)
+    wait_for_port(a, a_port)
+    return (a.pid, a_port), (b.pid, b_port)
+
+
 def run(args: argparse.Namespace, workdir: Path) -> str:
     wrk_bin, nginx, haproxy = _require("wrk"), _require("nginx"), _require("haproxy")
     del wrk_bin
@@ -136,11 +158,13 @@ def run(args: argparse.Namespace, workdir: Path) -> str:
         ha_a = procs.start("haproxy-a", [haproxy, "-db", "-f", str(workdir / "haproxy-a.cfg")])
         wait_for_port(ha_b, ha_b_port)
         wait_for_port(ha_a, ha_a_port)
+        floor_a, floor_b = _start_floor_pair(procs, workdir, backend_port, mesh.server_identity)
 
         targets = [
             Target("direct", backend_port),
             Target("haproxy pair", ha_a_port, (("A", ha_a.pid), ("B", ha_b.pid))),
             Target("meshfleet pair", mesh.outbound_port, (("A", mesh.client.pid), ("B", mesh.server.pid))),
+            Target(FLOOR, floor_a[1], (("A", floor_a[0]), ("B", floor_b[0]))),
         ]
         for t in targets:
             _check_path(t)
@@ -209,7 +233,7 @@ def run(args: argparse.Namespace, workdir: Path) -> str:
         PathResult(t.name, tuple(wrk[t.name]), {r: tuple(v) for r, v in veg[t.name].items()}, tuple(cpu[t.name]))
         for t in targets
     ]
-    direct, ha, mf = results
+    direct, ha, mf = results[:3]
     checks = verdicts(direct, ha, mf, args.rates[0], memory, [MESH_A, MESH_B])
     ctx = Context(
         command=" ".join(["bench/proxy.sh", *args.argv]),
@@ -229,7 +253,7 @@ def run(args: argparse.Namespace, workdir: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
     ap = argparse.ArgumentParser(prog="bench/proxy.sh", description=__doc__.split("\n\n")[0] if __doc__ else None)
-    ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds over the three paths (median)")
+    ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds over the paths (median)")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--warmup", type=float, default=2.0, help="seconds of wrk before each measured run")
     ap.add_argument("--wrk-seconds", type=float, default=10.0)
