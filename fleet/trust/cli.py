@@ -105,6 +105,17 @@ async def _issuer_rows(repo: Path, anchors: tuple[x509.Certificate, ...], kubeco
     return list(await asyncio.gather(*(one(c.name, c.kubeconfig_context) for c in cfg.clusters)))
 
 
+def _rotation_phase(repo: Path, keystore: Keystore, now: datetime) -> str:
+    """The rotation phase the committed repository and the keystore are in, for ``trust status``."""
+    from fleet.trust.rotation import classify
+    from fleet.trust.rotation_repo import read_committed
+
+    try:
+        return classify(read_committed(repo, keystore, now).state).describe()
+    except FleetError as e:
+        return f"unknown: {e}"
+
+
 def render_status(rows: list[Row], now: datetime) -> tuple[str, list[str]]:
     header = ("KIND", "NAME", "SUBJECT", "SIGNED BY", "EXPIRES", "DAYS LEFT", "NOTE")
     body, warnings = [], []
@@ -131,6 +142,17 @@ def trust_main(argv: list[str]) -> int:
     i.add_argument("--common-name", default="meshfleet trust anchor")
     i.add_argument("--days", type=int, default=3650, help="lifetime in days (default 3650)")
     i.add_argument("--force", action="store_true", help="add an anchor even if one exists")
+    r = sub.add_parser("rotate", help="replace the fleet's trust anchor in three committed phases, "
+                                      "waiting for every cluster at each; rerun to resume")
+    r.add_argument("--repo", type=Path, default=Path("."))
+    r.add_argument("--keystore", type=Path, default=None)
+    r.add_argument("--kubeconfig", type=Path, default=None)
+    r.add_argument("--wait", type=float, default=600.0, metavar="SECONDS",
+                   help="how long each phase may wait for the fleet before giving up (default 600)")
+    r.add_argument("--interval", type=float, default=2.0, metavar="SECONDS",
+                   help="seconds between looks at the clusters (default 2)")
+    r.add_argument("--days", type=int, default=None,
+                   help="lifetime of the new anchor in days (default: the old anchor's)")
     s = sub.add_parser("status", help="anchors, every cluster's issuer, what signed it, days left")
     s.add_argument("--repo", type=Path, default=Path("."))
     s.add_argument("--keystore", type=Path, default=None)
@@ -149,6 +171,16 @@ def trust_main(argv: list[str]) -> int:
             print(f"  certificate: {cert_file} (commit this)")
             print(f"  private key: {key_file} (mode 0600; never commit it)")
             return 0
+        if args.action == "rotate":
+            if args.wait <= 0 or args.interval <= 0 or (args.days is not None and args.days < 1):
+                p.error("--wait and --interval must be positive, --days at least 1")
+            from fleet.trust.rotate import RotateOptions, rotate
+
+            opts = RotateOptions(args.repo, keystore, args.kubeconfig, wait=args.wait, interval=args.interval,
+                                 lifetime=timedelta(days=args.days) if args.days else None)
+            asyncio.run(rotate(opts, lambda line: print(line, flush=True)))
+            return 0
+        print(f"rotation: {_rotation_phase(args.repo, keystore, now)}")
         rows, anchors = _anchor_rows(args.repo, keystore)
         rows += asyncio.run(_issuer_rows(args.repo, anchors, args.kubeconfig))
         text, warnings = render_status(rows, now)

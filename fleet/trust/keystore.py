@@ -56,7 +56,21 @@ class Keystore:
                                 "anchor keys must live outside any repository (set MESHFLEET_KEYSTORE)")
 
     def key_file(self, anchor: x509.Certificate) -> Path:
-        return self.path / f"anchor-{fingerprint(anchor)[:32]}.key"
+        return self.key_file_for(fingerprint(anchor))
+
+    def key_file_for(self, anchor_fingerprint: str) -> Path:
+        return self.path / f"anchor-{anchor_fingerprint[:32]}.key"
+
+    def delete_key(self, anchor_fingerprint: str) -> bool:
+        """Remove the key of a retired anchor; False if it was not there."""
+        try:
+            self.key_file_for(anchor_fingerprint).unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as e:
+            raise KeystoreError(f"keystore {self.path}: cannot delete the key of anchor "
+                                f"{anchor_fingerprint[:16]}: {e.strerror or e}") from e
+        return True
 
     def store(self, anchor: x509.Certificate, key: PrivateKey) -> Path:
         self._check_location()
@@ -86,16 +100,19 @@ class Keystore:
         return key
 
     def authority(self, anchors: Sequence[x509.Certificate], now: datetime) -> CertificateAuthority:
-        """The CA of the newest current anchor whose key this keystore holds.
+        """The CA of the newest current anchor (latest notBefore) whose key this keystore holds.
 
-        Any PEM key file in the directory counts, not only the ones ``store``
-        named, so a keystore filled by hand works too.
+        Newest by issue time, so once a rotation's new anchor is committed every
+        issuer minted from then on chains to it.  Any PEM key file in the
+        directory counts, not only the ones ``store`` named, so a keystore
+        filled by hand works too.
         """
         try:
             files = sorted(p for p in self.path.iterdir() if p.suffix in (".key", ".pem") and p.is_file())
         except OSError as e:
             raise KeystoreError(f"anchor keystore {self.path}: cannot be read: {e.strerror or e}") from e
-        newest_first = sorted(anchors, key=lambda a: a.not_valid_after_utc, reverse=True)
+        newest_first = sorted(anchors, key=lambda a: (a.not_valid_before_utc, a.not_valid_after_utc), reverse=True)
+        found: list[tuple[x509.Certificate, PrivateKey]] = []
         for path in files:
             mode = stat.S_IMODE(path.stat().st_mode)
             if mode & 0o077:
@@ -104,7 +121,9 @@ class Keystore:
                 key = private_key_from_pem(path.read_bytes(), source=str(path))
             except (OSError, PKIError):
                 continue  # not a key of ours; naming it would not help find the right one
-            for anchor in newest_first:
-                if key_matches_certificate(key, anchor) and anchor.not_valid_after_utc > now:
-                    return CertificateAuthority(anchor, key)
+            found += [(a, key) for a in newest_first if a.not_valid_after_utc > now and key_matches_certificate(key, a)]
+        if found:
+            # Whichever file holds it, the newest anchor's key wins over older ones read first.
+            anchor, key = min(found, key=lambda f: newest_first.index(f[0]))
+            return CertificateAuthority(anchor, key)
         raise KeystoreError(f"anchor keystore {self.path} holds no key of a committed trust anchor that is current")

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from prometheus_client import CollectorRegistry
 
 from mesh.pki import (
@@ -29,6 +30,7 @@ from mesh.pki import (
     WorkloadIdentity,
     create_csr,
     csr_to_pem,
+    fingerprint,
     generate_private_key,
     parse_bundle,
     validate_bundle,
@@ -71,6 +73,23 @@ def _identity_service_context(bundle_pem: bytes) -> ssl.SSLContext:
     return ctx
 
 
+def anchor_of(creds: Credentials, anchors: tuple[x509.Certificate, ...]) -> x509.Certificate | None:
+    """The anchor that signed the top of the leaf's chain (the issuer), or None if none of ``anchors`` did."""
+    top = creds.chain[-1] if creds.chain else creds.certificate
+    for anchor in anchors:
+        try:
+            top.verify_directly_issued_by(anchor)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        return anchor
+    return None
+
+
+def newest_anchor(anchors: tuple[x509.Certificate, ...]) -> x509.Certificate | None:
+    """The anchor issued last: where a rotation is heading."""
+    return max(anchors, key=lambda a: a.not_valid_before_utc, default=None)
+
+
 def _failure_reason(e: CertifyError) -> str:
     if isinstance(e, Refused):
         return e.code
@@ -105,6 +124,7 @@ class IdentityClient:
         self._anchors: tuple[x509.Certificate, ...] = ()
         self._tls: ssl.SSLContext | None = None
         self._ready = asyncio.Event()
+        self._bundle_changed = asyncio.Event()
 
     # --- state -------------------------------------------------------------------------
 
@@ -173,7 +193,10 @@ class IdentityClient:
     async def watch_bundle(self) -> None:
         while True:
             await asyncio.sleep(self.config.bundle_poll_interval)
+            before = self._anchors
             await asyncio.to_thread(self._load_bundle)
+            if self._anchors != before:
+                self._bundle_changed.set()  # a newer anchor may bring the next renewal forward
 
     # --- certify -----------------------------------------------------------------------
 
@@ -210,6 +233,10 @@ class IdentityClient:
         self._credentials = creds
         self.metrics.refreshes.inc()
         self.metrics.expiration.set(creds.valid_until.timestamp())
+        anchor = anchor_of(creds, self._anchors)
+        self.metrics.anchor.clear()
+        if anchor is not None:
+            self.metrics.anchor.labels(anchor=fingerprint(anchor)).set(1)
         self._ready.set()
         log.info("certificate for %s valid until %s", self.config.identity.dns_name, creds.valid_until.isoformat())
         if self._on_certificate is not None:
@@ -219,9 +246,20 @@ class IdentityClient:
     def next_renewal_delay(self) -> float:
         creds = self._credentials
         assert creds is not None
+        newest = newest_anchor(self._anchors)
+        on_newest = newest is None or anchor_of(creds, (newest,)) is not None
         return self.config.renewal.delay(
-            Validity.of(creds.certificate), received_at=creds.received_at, now=self._clock()
+            Validity.of(creds.certificate), received_at=creds.received_at, now=self._clock(), on_newest_anchor=on_newest
         )
+
+    async def _sleep(self, delay: float) -> bool:
+        """Sleep ``delay`` seconds; True if a changed trust bundle cut it short."""
+        self._bundle_changed.clear()
+        try:
+            await asyncio.wait_for(self._bundle_changed.wait(), delay)
+        except TimeoutError:
+            return False
+        return True
 
     async def keep_fresh(self) -> None:
         """Renew forever: at the policy's time after a success, with backoff after a failure."""
@@ -241,7 +279,9 @@ class IdentityClient:
             else:
                 attempt = 0
                 delay = self.next_renewal_delay()
-            await asyncio.sleep(delay)
+            # A bundle change while a good leaf is held re-plans the renewal (it may now be due soon).
+            while await self._sleep(delay) and attempt == 0:
+                delay = self.next_renewal_delay()
 
     async def run(self) -> None:
         """start() must have succeeded.  Runs until cancelled."""

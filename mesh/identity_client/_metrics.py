@@ -23,6 +23,12 @@ class ClientMetrics:
             ["reason"],
             registry=registry,
         )
+        self.anchor = Gauge(
+            "identity_cert_anchor_info",
+            "1 for the trust anchor (SHA-256 fingerprint) the current leaf chains to; read during a rotation.",
+            ["anchor"],
+            registry=registry,
+        )
         self.bundle_reloads = Counter(
             "identity_trust_bundle_reloads",
             "Times a changed trust bundle file was loaded.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mesh.pki import Validity
 
@@ -15,11 +15,19 @@ class RenewalPolicy:
 
     The floor stops a very short-lived (clamped) leaf from causing a tight
     renewal loop; the ceiling bounds how stale a long-lived leaf may get.
+
+    A leaf that does not chain to the newest anchor of the trust bundle is
+    asked for again every `off_anchor_recheck` seconds: during a rotation the
+    identity service moves to an issuer under the new anchor, and proxies must
+    follow before the old anchor leaves the bundle, not at 70 % of a day-long
+    leaf.  Until the issuer has moved, the answer is another leaf under the
+    old anchor.
     """
 
     fraction: float = 0.7
     min_delay: float = 10.0
     max_delay: float = 24 * 3600.0
+    off_anchor_recheck: float = 30.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.fraction <= 1.0:
@@ -27,9 +35,12 @@ class RenewalPolicy:
         if not 0.0 <= self.min_delay <= self.max_delay:
             raise ValueError("need 0 <= min_delay <= max_delay")
 
-    def delay(self, validity: Validity, *, received_at: datetime, now: datetime) -> float:
+    def delay(self, validity: Validity, *, received_at: datetime, now: datetime,
+              on_newest_anchor: bool = True) -> float:
         """Seconds from `now` until the leaf should be renewed."""
         due = validity.renew_at(self.fraction, received_at=received_at)
+        if not on_newest_anchor:
+            due = min(due, received_at + timedelta(seconds=self.off_anchor_recheck))
         seconds = (due - now).total_seconds()
         return min(max(seconds, self.min_delay), self.max_delay)
 
