@@ -272,3 +272,53 @@ def test_uncommitted_anchor_changes_are_refused(tmp_path: Path) -> None:
         asyncio.run(rotate(RotateOptions(root, ks, interval=0.01), lambda _: None))
     assert list(ks.path.iterdir()) == [ks.key_file_for(next(iter(_head_anchors(root))))]  # no orphan key
     assert list(ks.path.iterdir()) == [ks.key_file_for(next(iter(_head_anchors(root))))]  # no orphan key
+
+
+# -- how a proxy and the fleet tell which anchor a leaf is under ------------------------------------
+
+
+def test_a_proxy_names_the_anchor_its_leaf_is_under_and_knows_the_newest() -> None:
+    from mesh.identity_client import Credentials
+    from mesh.identity_client._client import anchor_of, newest_anchor
+    from mesh.pki import CertificateAuthority, issue_issuer
+
+    old_key, new_key = generate_private_key(), generate_private_key()
+    old = issue_trust_anchor(old_key, common_name="same name", now=T0)
+    new = issue_trust_anchor(new_key, common_name="same name", now=T0 + timedelta(minutes=5))
+    issuer = issue_issuer(generate_private_key().public_key(), CertificateAuthority(new, new_key),
+                          trust_domain="cluster.local", common_name="issuer", now=T0 + timedelta(minutes=6))
+    creds = Credentials(certificate=issuer, chain=(issuer,), received_at=T0)
+    # Same subject on both anchors: only the signature tells them apart.
+    assert anchor_of(creds, (old, new)) == new
+    assert anchor_of(creds, (old,)) is None
+    assert newest_anchor((new, old)) == new
+
+
+def test_the_fleet_reads_the_anchor_from_a_proxys_metrics() -> None:
+    from fleet.trust.rotation_observe import anchor_of_metrics
+
+    text = ('# HELP identity_cert_anchor_info x\n# TYPE identity_cert_anchor_info gauge\n'
+            'identity_cert_anchor_info{anchor="' + "b" * 64 + '"} 1.0\nrequest_total{direction="inbound"} 3.0\n')
+    assert anchor_of_metrics(text) == "b" * 64
+    assert anchor_of_metrics("request_total 3.0\n") is None
+
+
+def test_status_shows_the_rotation_phase_and_rotate_refuses_a_bundle_of_three(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fleet.trust.cli import _rotation_phase, trust_main
+
+    root, ks = _fleet_repo(tmp_path)
+    assert _rotation_phase(root, ks, datetime.now(UTC)).startswith("no rotation in progress (anchor ")
+    for n in (1, 2):
+        init(root, ks, common_name=f"extra {n}", lifetime=timedelta(days=30),
+             now=datetime.now(UTC) - timedelta(minutes=10 * n), force=True)
+    repo = pygit2.Repository(str(root))
+    repo.index.add_all()
+    repo.index.write()
+    sig = pygit2.Signature("Platform Team", "platform@example.com")
+    repo.create_commit("HEAD", sig, sig, "three anchors", repo.index.write_tree(), [repo.head.target])
+    assert "unknown: trust-anchors/: 3 anchors are committed" in _rotation_phase(root, ks, datetime.now(UTC))
+    assert trust_main(["rotate", "--repo", str(root), "--keystore", str(ks.path)]) == 1
+    err = capsys.readouterr().err
+    assert "meshfleet trust rotate: trust-anchors/: 3 anchors are committed" in err
+    assert "PRIVATE" not in err
