@@ -59,6 +59,14 @@ def fleet(local_fleet: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                 await wait_for("the node Ready", lambda: _node_ready(kube, default_node_name(cluster)), 90)
 
         mesh.run(node())
+
+        async def settled() -> None:
+            # An earlier module may have left namespaces being deleted (their pods
+            # wait for this node to finish them); the demo cannot be created in one.
+            async with mesh.kube() as kube:
+                await wait_for("no namespace left Terminating", lambda: _none_terminating(kube), 120)
+
+        mesh.run(settled())
         index = state.clusters[cluster].index
         _fleet_repo(tmp / "repo", f"meshfleet-{cluster}", f"10.{100 + index}.0.0/16", f"10.{200 + index}.0.0/16",
                     tmp / "keystore")
@@ -71,6 +79,11 @@ def fleet(local_fleet: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     finally:
         podlets.stop(cluster)
         cleanup_node(podlets.node_dir(cluster))
+
+
+async def _none_terminating(kube: Any) -> bool:
+    listed = await kube.get("/api/v1/namespaces")
+    return all(ns.get("status", {}).get("phase") != "Terminating" for ns in listed.get("items", []))
 
 
 def _committed_anchors(repo: Path) -> set[str]:
