@@ -78,6 +78,16 @@ class KubeClient:
 
     async def request(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
                       body: Obj | None = None, content_type: str = "application/json", what: str = "") -> Obj:
+        text = await self._send(method, path, params=params, body=body, content_type=content_type, what=what)
+        result: Obj = json.loads(text) if text else {}
+        return result
+
+    async def get_text(self, path: str, *, what: str = "") -> str:
+        """A GET whose answer is not JSON: a pod's or service's page through the API server's proxy."""
+        return await self._send("GET", path, what=what)
+
+    async def _send(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
+                    body: Obj | None = None, content_type: str = "application/json", what: str = "") -> str:
         url = self.access.server.rstrip("/") + path
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Content-Type": content_type} if data is not None else {}
@@ -95,8 +105,7 @@ class KubeClient:
             except ValueError:
                 pass
             raise for_status(status)(status, reason, message, what or f"{method} {path}")
-        result: Obj = json.loads(text) if text else {}
-        return result
+        return text
 
     # ---- discovery ------------------------------------------------------------------------------
 

@@ -19,19 +19,17 @@ Nothing here decides anything; ``fleet.trust.rotation`` does.
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from fleet.config import ClusterConfig
 from fleet.kube.client import KubeClient
 from fleet.kube.errors import KubeError
-from fleet.kube.kubeconfig import ClusterAccess, load_access
+from fleet.kube.kubeconfig import load_access
 from fleet.trust.rotation import ClusterView, ProxyView
 from fleet.trust.secrets import certificate_of
 from mesh.manifests import ISSUER_SECRET, TRUST_BUNDLE_CONFIGMAP, TRUST_BUNDLE_KEY
@@ -81,35 +79,6 @@ def anchor_of_metrics(text: str) -> str | None:
     return None
 
 
-class _Raw:
-    """Plain-text GETs on the API server (proxied metrics), which ``KubeClient`` (JSON only) does not do."""
-
-    def __init__(self, access: ClusterAccess, timeout: float) -> None:
-        ctx = ssl.create_default_context(cadata=access.ca_pem.decode() if access.ca_pem else None)
-        if access.insecure:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        if access.client_cert_file and access.client_key_file:
-            ctx.load_cert_chain(access.client_cert_file, access.client_key_file)
-        headers = {"Authorization": f"Bearer {access.token}"} if access.token else {}
-        self._server = access.server.rstrip("/")
-        self._session = aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=timeout),
-                                              connector=aiohttp.TCPConnector(ssl=ctx, limit=8))
-
-    async def get(self, path: str) -> str:
-        try:
-            async with self._session.get(self._server + path) as r:
-                text = await r.text()
-                if r.status != 200:
-                    return f"HTTP {r.status}"  # no metric in it: the caller reports the pod as unknown
-                return text
-        except (aiohttp.ClientError, TimeoutError, OSError) as e:
-            return f"unreachable: {e or type(e).__name__}"
-
-    async def close(self) -> None:
-        await self._session.close()
-
-
 async def _bundles(kube: KubeClient) -> tuple[tuple[str, frozenset[str]], ...]:
     doc = await kube.request("GET", "/api/v1/configmaps",
                              params={"fieldSelector": f"metadata.name={TRUST_BUNDLE_CONFIGMAP}"},
@@ -156,12 +125,20 @@ def _meshed(pod: dict[str, Any]) -> bool:
             and status.get("phase") == "Running")
 
 
-async def _proxies(kube: KubeClient, raw: _Raw) -> tuple[ProxyView, ...]:
+async def _proxy_metrics(kube: KubeClient, ns: str, name: str) -> str:
+    """A proxy's metrics page through the API server; on failure a line saying why (it holds no metric)."""
+    try:
+        return await kube.get_text(f"/api/v1/namespaces/{ns}/pods/{name}:{PROXY_ADMIN_PORT}/proxy/metrics")
+    except KubeError as e:
+        return f"unreachable: {e}"
+
+
+async def _proxies(kube: KubeClient) -> tuple[ProxyView, ...]:
     pods = [p for p in await kube.list("v1", "Pod") if _meshed(p)]
 
     async def one(pod: dict[str, Any]) -> ProxyView:
         ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
-        text = await raw.get(f"/api/v1/namespaces/{ns}/pods/{name}:{PROXY_ADMIN_PORT}/proxy/metrics")
+        text = await _proxy_metrics(kube, ns, name)
         anchor = anchor_of_metrics(text)
         error = None if anchor else f"its proxy reports no {ANCHOR_METRIC} ({text[:80].strip() or 'empty'})"
         return ProxyView(f"{ns}/{name}", anchor, error)
@@ -185,11 +162,7 @@ async def observe_cluster(cluster: ClusterConfig, namespace: str, trust_domain: 
                 identity_anchor, identity_error = await _identity_probe(kube, namespace, trust_domain, anchors)
             seen: tuple[ProxyView, ...] = ()
             if proxies:
-                raw = _Raw(access, request_timeout)
-                try:
-                    seen = await _proxies(kube, raw)
-                finally:
-                    await raw.close()
+                seen = await _proxies(kube)
     except KubeError as e:
         return ClusterView(cluster.name, error=f"unreachable or refusing: {e}")
     return ClusterView(cluster.name, None, bundles, issuer_anchor, identity_anchor, identity_error, seen)
