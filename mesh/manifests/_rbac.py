@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mesh.manifests._crds import MULTICLUSTER_GROUP, POLICY_GROUP
-from mesh.manifests._meta import Obj, metadata
+from mesh.manifests._meta import TRUST_BUNDLE_CONFIGMAP, Obj, metadata
 from mesh.manifests._params import MeshParams
 
 Rule = dict[str, list[str]]
@@ -11,7 +11,10 @@ Rule = dict[str, list[str]]
 _READ = ["get", "list", "watch"]
 
 # What each component does with the API: identity reviews tokens and records refusals as Events;
-# destination watches what it streams to proxies; the injector only reads namespaces for opt-in.
+# destination watches what it streams to proxies; the injector reads namespaces for opt-in and keeps a
+# copy of the trust bundle in every meshed namespace (it watches pods to know which are meshed). Only
+# objects named like the bundle can be read one by one, changed or deleted; list, watch and create
+# cannot be narrowed by name in RBAC.
 RULES: dict[str, list[Rule]] = {
     "identity": [
         {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]},
@@ -26,7 +29,10 @@ RULES: dict[str, list[Rule]] = {
         {"apiGroups": [MULTICLUSTER_GROUP], "resources": ["links"], "verbs": _READ},
     ],
     "injector": [
-        {"apiGroups": [""], "resources": ["namespaces"], "verbs": _READ},
+        {"apiGroups": [""], "resources": ["namespaces", "pods"], "verbs": _READ},
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list", "watch", "create"]},
+        {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [TRUST_BUNDLE_CONFIGMAP],
+         "verbs": ["get", "update", "patch", "delete"]},
         {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
     ],
 }

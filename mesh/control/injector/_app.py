@@ -21,6 +21,8 @@ INJECT_PATH = "/inject"
 MAX_BODY = 3 * 1024 * 1024  # the API server's own request limit
 
 NamespaceLookup = Callable[[str], Awaitable[Mapping[str, Any] | None]]
+# Makes sure a namespace has the trust bundle a meshed pod mounts; a warning when it may not.
+BundleEnsurer = Callable[[str], Awaitable[str | None]]
 
 
 class InjectorMetrics:
@@ -56,7 +58,12 @@ class NamespaceCache:
         return value
 
 
-def build_app(config: InjectorConfig, namespaces: NamespaceLookup, metrics: InjectorMetrics) -> web.Application:
+def build_app(
+    config: InjectorConfig,
+    namespaces: NamespaceLookup,
+    metrics: InjectorMetrics,
+    ensure_bundle: BundleEnsurer | None = None,
+) -> web.Application:
     async def inject(request: web.Request) -> web.Response:
         started = time.perf_counter()
         uid = ""
@@ -72,6 +79,14 @@ def build_app(config: InjectorConfig, namespaces: NamespaceLookup, metrics: Inje
                 warnings.append(f"meshfleet injector: namespace {review.namespace} unreadable ({type(e).__name__})")
             injection = compute_injection(review.pod, namespace, review.namespace, config)
             warnings.extend(injection.warnings)
+            if injection.patch and ensure_bundle is not None and review.namespace:
+                try:
+                    problem = await ensure_bundle(review.namespace)
+                except Exception as e:  # the pod is admitted all the same; the sync loop retries the copy
+                    problem = f"trust bundle copy into {review.namespace} failed ({type(e).__name__})"
+                if problem:
+                    log.warning("pod in %s: %s", review.namespace, problem)
+                    warnings.append(f"meshfleet injector: {problem}")
             outcome = "injected" if injection.patch else "skipped"
             if injection.skipped:
                 log.debug("pod in %s not injected: %s", review.namespace, injection.skipped)

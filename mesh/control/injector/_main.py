@@ -7,11 +7,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from mesh.control._process import run_service, until_signalled
-from mesh.control.destination import KubeReader
 from mesh.control.identity import in_cluster_credentials, load_kubeconfig
 from mesh.control.identity.errors import ConfigError as KubeConfigError
 
+from ._bundle_copies import BundleScope
+from ._bundle_sync import TrustBundleSync
 from ._config import load_config
+from ._kube import KubeClient
 from ._service import InjectorService, ServiceConfig
 from .errors import ConfigError
 
@@ -44,8 +46,9 @@ async def _run(args: argparse.Namespace) -> int:
     if args.mesh_namespace:
         proxy = replace(proxy, mesh_namespace=args.mesh_namespace)
     creds = load_kubeconfig(args.kubeconfig, args.context) if args.kubeconfig else in_cluster_credentials()
-    kube = KubeReader(creds)
-    service = InjectorService(ServiceConfig(proxy, args.tls_dir, args.listen, args.admin_listen), kube)
+    kube = KubeClient(creds)
+    bundles = TrustBundleSync(kube, BundleScope(proxy.mesh_namespace, proxy.trust_bundle_configmap))
+    service = InjectorService(ServiceConfig(proxy, args.tls_dir, args.listen, args.admin_listen), kube, bundles=bundles)
     try:
         await service.start()
         await until_signalled()

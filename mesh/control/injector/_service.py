@@ -20,6 +20,7 @@ from mesh.control.destination import KubeReader
 from mesh.control.destination.errors import ApiError
 
 from ._app import InjectorMetrics, NamespaceCache, build_app, probe_routes
+from ._bundle_sync import TrustBundleSync
 from ._config import InjectorConfig
 from .errors import ConfigError
 
@@ -65,10 +66,16 @@ class _Certificate:
 
 class InjectorService:
     def __init__(
-        self, config: ServiceConfig, kube: KubeReader | None, *, registry: CollectorRegistry | None = None
+        self,
+        config: ServiceConfig,
+        kube: KubeReader | None,
+        *,
+        registry: CollectorRegistry | None = None,
+        bundles: TrustBundleSync | None = None,
     ) -> None:
         self.config = config
         self.kube = kube
+        self.bundles = bundles
         self.metrics = InjectorMetrics(registry)
         self.cert = _Certificate(config.tls_dir)
         self.namespaces = NamespaceCache(self._fetch_namespace)
@@ -97,7 +104,8 @@ class InjectorService:
             raise ConfigError(f"no usable {CERT_FILE}/{KEY_FILE} in {self.config.tls_dir}")
         sock = bind(*self.config.listen)
         self.port = sock.getsockname()[1]
-        app = build_app(self.config.proxy, self.namespaces.get, self.metrics)
+        ensure = self.bundles.ensure if self.bundles is not None else None
+        app = build_app(self.config.proxy, self.namespaces.get, self.metrics, ensure)
         await self._sites.serve(app, sock, self.cert.context)
         if self.config.admin_listen is not None:
             admin = bind(*self.config.admin_listen)
@@ -106,9 +114,13 @@ class InjectorService:
             app.add_routes(probe_routes(self.metrics.registry, lambda: True))
             await self._sites.serve(app, admin, None)
         self._task = asyncio.create_task(self._poll(), name="injector-tls")
+        if self.bundles is not None:
+            self.bundles.start()
         log.info("injector listening on %s:%d", self.config.listen[0], self.port)
 
     async def stop(self) -> None:
+        if self.bundles is not None:
+            await self.bundles.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
