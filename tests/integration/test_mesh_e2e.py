@@ -13,6 +13,7 @@ Set MESHFLEET_TEST_CLUSTERS=alpha to start only the cluster this module uses.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import subprocess
@@ -176,35 +177,88 @@ def _fleet_repo(root: Path, context: str, pod_cidr: str, service_cidr: str, keys
     repo.create_commit("refs/heads/main", sig, sig, "the example fleet", repo.index.write_tree(), [])
 
 
-@pytest.fixture(scope="module")
-def mesh(local_fleet: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+async def none_terminating(kube: Kube) -> bool:
+    listed = await kube.get("/api/v1/namespaces")
+    return all(ns.get("status", {}).get("phase") != "Terminating" for ns in listed.get("items", []))
+
+
+@contextlib.contextmanager
+def reconciled_mesh(
+    local_fleet: Any, tmp: Path, edit_repo: Callable[[Path], None] | None = None
+) -> Iterator[Mesh]:
+    """The first cluster of the session's fleet with its podlet and the mesh reconciled from a fleet repo.
+
+    The repository (``tmp/repo``, keystore ``tmp/keystore``) is the example
+    fleet pointed at that cluster, changed by ``edit_repo`` before the
+    reconcile. The podlet is stopped and its leftovers removed on the way out.
+    """
     from fleet.local.state import FleetState
 
-    cluster = sorted(local_fleet.clusters, key=lambda c: FleetState.load(local_fleet.state_dir).clusters[c].index)[0]
+    state = FleetState.load(local_fleet.state_dir)
+    cluster = sorted(local_fleet.clusters, key=lambda c: state.clusters[c].index)[0]
     podlets = Podlets(local_fleet.state_dir)
     m = Mesh(podlets, cluster)
-    tmp = tmp_path_factory.mktemp("mesh-e2e")
     try:
         podlets.start(cluster)
 
-        async def node() -> None:
+        async def settled() -> None:
             async with m.kube() as kube:
                 await wait_for("the node Ready", lambda: _node_ready(kube, default_node_name(cluster)), 90)
+                # An earlier module may have left namespaces being deleted (their pods wait
+                # for this node to finish them); nothing can be created in one meanwhile.
+                await wait_for("no namespace left Terminating", lambda: none_terminating(kube), 120)
 
-        m.run(node())
-        state = FleetState.load(local_fleet.state_dir).clusters[cluster]
-        index = state.index
+        m.run(settled())
+        index = state.clusters[cluster].index
         _fleet_repo(tmp / "repo", f"meshfleet-{cluster}", f"10.{100 + index}.0.0/16", f"10.{200 + index}.0.0/16",
                     tmp / "keystore")
+        if edit_repo is not None:
+            edit_repo(tmp / "repo")
         rc = reconcile_main(["--repo", str(tmp / "repo"), "--kubeconfig", str(local_fleet.kubeconfig),
                              "--cache", str(tmp / "cache"), "--keystore", str(tmp / "keystore"),
                              "--state-dir", str(tmp / "state")])
         assert rc == 0, "the reconcile did not bring the control plane to Ready"
-        m.run(_deploy_demo(m))
         yield m
     finally:
-        podlets.stop(cluster)
-        cleanup_node(podlets.node_dir(cluster))
+        try:
+            m.run(_remove_mesh(m))
+        finally:
+            podlets.stop(cluster)
+            cleanup_node(podlets.node_dir(cluster))
+
+
+async def _remove_mesh(m: Mesh) -> None:
+    """Take away what the reconcile put in the cluster, while the node still finishes the pods.
+
+    The next module reconciles its own fleet (another anchor) into the same
+    cluster: a webhook left registered, or pods of this one restarted by its
+    node agent, would answer for that fleet before its own control plane does.
+    """
+    managed = "labelSelector=app.kubernetes.io/managed-by%3Dmeshfleet"
+    async with m.kube() as kube:
+        hooks = await kube.get(f"/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations?{managed}")
+        for hook in hooks.get("items", []):
+            with contextlib.suppress(NotFound):
+                await kube.delete(f"/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/"
+                                  f"{hook['metadata']['name']}")
+        namespaces = await kube.get(f"/api/v1/namespaces?{managed}")
+        names = {ns["metadata"]["name"] for ns in namespaces.get("items", [])}
+        for name in names:
+            with contextlib.suppress(NotFound):
+                await kube.delete(f"/api/v1/namespaces/{name}")
+
+        async def gone() -> bool:
+            left = await kube.get(f"/api/v1/namespaces?{managed}")
+            return not {ns["metadata"]["name"] for ns in left.get("items", [])} & names
+
+        await wait_for("the mesh's namespaces gone", gone, 120)
+
+
+@pytest.fixture(scope="module")
+def mesh(local_fleet: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    with reconciled_mesh(local_fleet, tmp_path_factory.mktemp("mesh-e2e")) as m:
+        m.run(_deploy_demo(m))
+        yield m
 
 
 async def _deploy_demo(m: Mesh) -> None:

@@ -24,16 +24,11 @@ import pygit2
 import pytest
 import yaml
 
-from fleet.local.podlet.agent import default_node_name
 from fleet.local.podlet.api import Kube
-from fleet.local.podlet.records import cleanup_node
-from fleet.reconcile.cli import reconcile_main
 from fleet.trust.rotation_observe import anchor_of_metrics
 from mesh.control.injector import COPY_LABEL
 from mesh.pki import certificates_to_pem, fingerprint, generate_private_key, issue_trust_anchor, parse_bundle
-from tests.integration.test_mesh_e2e import Mesh, _fleet_repo, _metrics, _ready, wait_for
-from tests.integration.test_podlet import Podlets, _node_ready
-from tests.integration.test_trust_rotation import _none_terminating
+from tests.integration.test_mesh_e2e import Mesh, _metrics, _ready, reconciled_mesh, wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.root, pytest.mark.netns, pytest.mark.slow]
 
@@ -58,34 +53,8 @@ def _without_demo(repo: Path) -> None:
 
 @pytest.fixture(scope="module")
 def mesh(local_fleet: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
-    from fleet.local.state import FleetState
-
-    state = FleetState.load(local_fleet.state_dir)
-    cluster = sorted(local_fleet.clusters, key=lambda c: state.clusters[c].index)[0]
-    podlets = Podlets(local_fleet.state_dir)
-    m = Mesh(podlets, cluster)
-    tmp = tmp_path_factory.mktemp("bundle-copies")
-    try:
-        podlets.start(cluster)
-
-        async def ready() -> None:
-            async with m.kube() as kube:
-                await wait_for("the node Ready", lambda: _node_ready(kube, default_node_name(cluster)), 90)
-                await wait_for("no namespace left Terminating", lambda: _none_terminating(kube), 120)
-
-        m.run(ready())
-        index = state.clusters[cluster].index
-        _fleet_repo(tmp / "repo", f"meshfleet-{cluster}", f"10.{100 + index}.0.0/16", f"10.{200 + index}.0.0/16",
-                    tmp / "keystore")
-        _without_demo(tmp / "repo")
-        rc = reconcile_main(["--repo", str(tmp / "repo"), "--kubeconfig", str(local_fleet.kubeconfig),
-                             "--cache", str(tmp / "cache"), "--keystore", str(tmp / "keystore"),
-                             "--state-dir", str(tmp / "state")])
-        assert rc == 0, "the reconcile did not bring the control plane to Ready"
+    with reconciled_mesh(local_fleet, tmp_path_factory.mktemp("bundle-copies"), _without_demo) as m:
         yield m
-    finally:
-        podlets.stop(cluster)
-        cleanup_node(podlets.node_dir(cluster))
 
 
 async def _bundle(kube: Kube, namespace: str) -> dict[str, Any] | None:

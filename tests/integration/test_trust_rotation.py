@@ -24,15 +24,12 @@ import aiohttp
 import pygit2
 import pytest
 
-from fleet.local.podlet.agent import default_node_name
-from fleet.local.podlet.records import cleanup_node
-from fleet.reconcile.cli import parse_watch_args, reconcile_main, watch
+from fleet.reconcile.cli import parse_watch_args, watch
 from fleet.trust.keystore import Keystore
 from fleet.trust.rotate import RotateOptions, rotate
 from fleet.trust.rotation_observe import anchor_of_metrics
 from mesh.pki import fingerprint, parse_bundle
-from tests.integration.test_mesh_e2e import Mesh, _deploy_demo, _fleet_repo, _metrics, _pods, wait_for
-from tests.integration.test_podlet import Podlets, _node_ready
+from tests.integration.test_mesh_e2e import Mesh, _deploy_demo, _metrics, _pods, reconciled_mesh
 
 pytestmark = [pytest.mark.cluster, pytest.mark.root, pytest.mark.netns, pytest.mark.slow]
 
@@ -44,46 +41,10 @@ class Fleet:
 
 @pytest.fixture(scope="module")
 def fleet(local_fleet: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    from fleet.local.state import FleetState
-
-    state = FleetState.load(local_fleet.state_dir)
-    cluster = sorted(local_fleet.clusters, key=lambda c: state.clusters[c].index)[0]
-    podlets = Podlets(local_fleet.state_dir)
-    mesh = Mesh(podlets, cluster)
     tmp = tmp_path_factory.mktemp("trust-rotation")
-    try:
-        podlets.start(cluster)
-
-        async def node() -> None:
-            async with mesh.kube() as kube:
-                await wait_for("the node Ready", lambda: _node_ready(kube, default_node_name(cluster)), 90)
-
-        mesh.run(node())
-
-        async def settled() -> None:
-            # An earlier module may have left namespaces being deleted (their pods
-            # wait for this node to finish them); the demo cannot be created in one.
-            async with mesh.kube() as kube:
-                await wait_for("no namespace left Terminating", lambda: _none_terminating(kube), 120)
-
-        mesh.run(settled())
-        index = state.clusters[cluster].index
-        _fleet_repo(tmp / "repo", f"meshfleet-{cluster}", f"10.{100 + index}.0.0/16", f"10.{200 + index}.0.0/16",
-                    tmp / "keystore")
-        rc = reconcile_main(["--repo", str(tmp / "repo"), "--kubeconfig", str(local_fleet.kubeconfig),
-                             "--cache", str(tmp / "cache"), "--keystore", str(tmp / "keystore"),
-                             "--state-dir", str(tmp / "state")])
-        assert rc == 0, "the reconcile did not bring the control plane to Ready"
+    with reconciled_mesh(local_fleet, tmp) as mesh:
         mesh.run(_deploy_demo(mesh))
         yield Fleet(mesh, tmp / "repo", tmp / "keystore", local_fleet.kubeconfig, tmp)
-    finally:
-        podlets.stop(cluster)
-        cleanup_node(podlets.node_dir(cluster))
-
-
-async def _none_terminating(kube: Any) -> bool:
-    listed = await kube.get("/api/v1/namespaces")
-    return all(ns.get("status", {}).get("phase") != "Terminating" for ns in listed.get("items", []))
 
 
 def _committed_anchors(repo: Path) -> set[str]:
