@@ -32,7 +32,7 @@ from fleet.kube.errors import KubeError
 from fleet.kube.kubeconfig import load_access
 from fleet.trust.rotation import ClusterView, ProxyView
 from fleet.trust.secrets import certificate_of
-from mesh.manifests import ISSUER_SECRET, TRUST_BUNDLE_CONFIGMAP, TRUST_BUNDLE_KEY
+from mesh.manifests import ADMIN_PORTS, ISSUER_SECRET, PROXY_ADMIN_PORT, TRUST_BUNDLE_CONFIGMAP, TRUST_BUNDLE_KEY
 from mesh.pki import (
     IdentityDomain,
     WorkloadIdentity,
@@ -46,7 +46,6 @@ from mesh.pki.errors import PKIError
 
 IDENTITY_SERVICE = "identity"  # the identity Deployment, its Service and its ServiceAccount
 IDENTITY_PORT = 8080
-PROXY_ADMIN_PORT = 4191
 IDENTITY_ANNOTATION = "meshfleet.io/identity"  # set by the injector on every pod it gives a proxy
 TOKEN_AUDIENCE = "identity.meshfleet.io"
 ANCHOR_METRIC = "identity_cert_anchor_info"
@@ -119,31 +118,47 @@ async def _identity_probe(kube: KubeClient, namespace: str, trust_domain: str,
     return signing_anchor(chain[-1], anchors), None
 
 
-def _meshed(pod: dict[str, Any]) -> bool:
+# Control-plane pods that hold a workload certificate of their own, and the port of their metrics.
+_CONTROL_PLANE_HOLDERS = {"destination": ADMIN_PORTS["destination"], "gateway": PROXY_ADMIN_PORT}
+
+
+def leaf_metrics_port(pod: dict[str, Any], mesh_namespace: str) -> int | None:
+    """Where a running pod reports the anchor of its leaf certificate; None if it holds none.
+
+    Meshed pods report it on their proxy's admin port; in the mesh namespace
+    the destination service and the gateways renew leaves of their own, and
+    a rotation must not drop the old anchor before they have moved either.
+    """
     meta, status = pod.get("metadata", {}), pod.get("status", {})
-    return (IDENTITY_ANNOTATION in (meta.get("annotations") or {}) and not meta.get("deletionTimestamp")
-            and status.get("phase") == "Running")
+    if meta.get("deletionTimestamp") or status.get("phase") != "Running":
+        return None
+    if IDENTITY_ANNOTATION in (meta.get("annotations") or {}):
+        return PROXY_ADMIN_PORT
+    if meta.get("namespace") == mesh_namespace:
+        return _CONTROL_PLANE_HOLDERS.get((meta.get("labels") or {}).get("app.kubernetes.io/name", ""))
+    return None
 
 
-async def _proxy_metrics(kube: KubeClient, ns: str, name: str) -> str:
-    """A proxy's metrics page through the API server; on failure a line saying why (it holds no metric)."""
+async def _leaf_metrics(kube: KubeClient, ns: str, name: str, port: int) -> str:
+    """A pod's metrics page through the API server; on failure a line saying why (it holds no metric)."""
     try:
-        return await kube.get_text(f"/api/v1/namespaces/{ns}/pods/{name}:{PROXY_ADMIN_PORT}/proxy/metrics")
+        return await kube.get_text(f"/api/v1/namespaces/{ns}/pods/{name}:{port}/proxy/metrics")
     except KubeError as e:
         return f"unreachable: {e}"
 
 
-async def _proxies(kube: KubeClient) -> tuple[ProxyView, ...]:
-    pods = [p for p in await kube.list("v1", "Pod") if _meshed(p)]
+async def _proxies(kube: KubeClient, mesh_namespace: str) -> tuple[ProxyView, ...]:
+    holders = [(p, port) for p in await kube.list("v1", "Pod")
+               if (port := leaf_metrics_port(p, mesh_namespace)) is not None]
 
-    async def one(pod: dict[str, Any]) -> ProxyView:
+    async def one(pod: dict[str, Any], port: int) -> ProxyView:
         ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
-        text = await _proxy_metrics(kube, ns, name)
+        text = await _leaf_metrics(kube, ns, name, port)
         anchor = anchor_of_metrics(text)
         error = None if anchor else f"its proxy reports no {ANCHOR_METRIC} ({text[:80].strip() or 'empty'})"
         return ProxyView(f"{ns}/{name}", anchor, error)
 
-    return tuple(sorted(await asyncio.gather(*(one(p) for p in pods)), key=lambda v: v.pod))
+    return tuple(sorted(await asyncio.gather(*(one(p, port) for p, port in holders)), key=lambda v: v.pod))
 
 
 async def observe_cluster(cluster: ClusterConfig, namespace: str, trust_domain: str,
@@ -162,7 +177,7 @@ async def observe_cluster(cluster: ClusterConfig, namespace: str, trust_domain: 
                 identity_anchor, identity_error = await _identity_probe(kube, namespace, trust_domain, anchors)
             seen: tuple[ProxyView, ...] = ()
             if proxies:
-                seen = await _proxies(kube)
+                seen = await _proxies(kube, namespace)
     except KubeError as e:
         return ClusterView(cluster.name, error=f"unreachable or refusing: {e}")
     return ClusterView(cluster.name, None, bundles, issuer_anchor, identity_anchor, identity_error, seen)

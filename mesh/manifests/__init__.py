@@ -26,8 +26,10 @@ from mesh.manifests._meta import (
     Obj,
 )
 from mesh.manifests._params import (
+    ADMIN_PORTS,
     GATEWAY_PORT,
     IMAGE_REPOSITORY,
+    PROXY_ADMIN_PORT,
     ComponentResources,
     LinkTarget,
     MeshParams,
@@ -55,6 +57,8 @@ def mesh_objects(p: MeshParams) -> list[Obj]:
 
 
 __all__ = [
+    "ADMIN_PORTS",
+    "PROXY_ADMIN_PORT",
     "DEMO_NAMESPACE",
     "DemoParams",
     "demo",

@@ -9,8 +9,6 @@ import ipaddress
 import logging
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry
-
 from mesh.control._process import run_service, until_signalled
 from mesh.control.identity import in_cluster_credentials, load_kubeconfig
 from mesh.control.identity.errors import ConfigError as KubeConfigError
@@ -113,7 +111,7 @@ async def _run(args: argparse.Namespace) -> int:
                 trust_bundle_file=args.trust_bundle,
                 directory=args.identity_dir,
             ),
-            CollectorRegistry(),
+            service.metrics.registry,  # served on the admin port: rotation reads which anchor the leaf is under
             on_certificate=lambda _: _reload(service),
         )
         client.start()
