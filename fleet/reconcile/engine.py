@@ -215,7 +215,15 @@ class FleetReconciler:
             doc["refused"] = {"revision": revision, "problems": [p.format() for p in problems]}
         return doc
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 3.0) -> None:
+        """Stop: cluster passes in flight get ``grace`` seconds to finish, then are cancelled.
+
+        A pass cancelled while it opens a TLS connection to an API server can
+        leave that socket behind; most passes end well within the grace.
+        """
+        running = [t for t in self._tasks.values() if not t.done()]
+        if running:
+            await asyncio.wait(running, timeout=grace)
         for task in self._tasks.values():
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
