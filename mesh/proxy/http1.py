@@ -454,6 +454,7 @@ def forwardable_headers(
     """
     if names is None:
         names = [k.lower() for k, _ in headers]
+    drop = [d.lower() for d in drop]
     if not keep_upgrade and HOP_BY_HOP.isdisjoint(names) and (not drop or frozenset(drop).isdisjoint(names)):
         return list(headers)  # the usual message: nothing to take out
     excluded = HOP_BY_HOP
