@@ -79,11 +79,11 @@ class InboundAuthorizer:
         verdict = self._by_peer.get(key)
         if verdict is not None:
             return verdict
+        verdict = Verdict(evaluate(self.policy, port, client_id, peer_ip, request_info(request)), port)
         if self._needs_request(port):
-            return Verdict(evaluate(self.policy, port, client_id, peer_ip, request_info(request)), port)
+            return verdict
         # Without route-scoped rules the request's path, method and headers
         # cannot change the answer, so it holds for every request from this peer.
-        verdict = Verdict(evaluate(self.policy, port, client_id, peer_ip, request_info(request)), port)
         if len(self._by_peer) >= _MAX_CACHED:
             self._by_peer.clear()
         self._by_peer[key] = verdict

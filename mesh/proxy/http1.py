@@ -443,25 +443,25 @@ def _connection_tokens(headers: Headers, names: Sequence[bytes] | None = None) -
 def forwardable_headers(
     headers: Headers,
     *,
-    drop: Iterable[bytes] = (),
+    drop: frozenset[bytes] | Iterable[bytes] = (),
     keep_upgrade: bool = False,
     names: Sequence[bytes] | None = None,
 ) -> list[tuple[bytes, bytes]]:
     """Headers minus hop-by-hop ones, minus those named in Connection and ``drop``.
 
     ``names`` are the lower-cased header names when the caller has them
-    (``Request.names``); they spare lower-casing every name again.
+    (``Request.names``); they spare lower-casing every name again. A
+    ``drop`` given as a frozenset must already be lower-case (the proxy's
+    own, built once); any other iterable is lower-cased here.
     """
     if names is None:
         names = [k.lower() for k, _ in headers]
-    drop = [d.lower() for d in drop]
-    if not keep_upgrade and HOP_BY_HOP.isdisjoint(names) and (not drop or frozenset(drop).isdisjoint(names)):
+    dropped = drop if isinstance(drop, frozenset) else frozenset(d.lower() for d in drop)
+    if not keep_upgrade and HOP_BY_HOP.isdisjoint(names) and dropped.isdisjoint(names):
         return list(headers)  # the usual message: nothing to take out
-    excluded = HOP_BY_HOP
+    excluded = HOP_BY_HOP | dropped
     if b"connection" in names:
         excluded = excluded | _connection_tokens(headers, names)
-    if drop:
-        excluded = excluded | {d.lower() for d in drop}
     if keep_upgrade:
         excluded = excluded - {b"upgrade"}
     kept = [h for h, lname in zip(headers, names, strict=True) if lname not in excluded]
