@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 
 from aiohttp import web
+
+# Closing a TLS connection waits for the peer's close_notify.  A peer that never
+# sends one (or a loop stopped right after ``close``) would otherwise keep the
+# socket open until the garbage collector finds it.
+CLOSE_NOTIFY_GRACE = 1.0
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -31,7 +37,24 @@ class Sites:
         self._runners.append(runner)
         await web.SockSite(runner, sock, ssl_context=ssl_context).start()
 
-    async def close(self) -> None:
+    async def close(self, grace: float = CLOSE_NOTIFY_GRACE) -> None:
+        transports = [
+            h.transport for r in self._runners if r.server is not None for h in r.server.connections if h.transport
+        ]
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
+        # No callback reports the socket under a TLS transport closing: look every 10 ms.
+        for _ in range(max(1, round(grace / 0.01))):
+            if not any(_socket_open(t) for t in transports):
+                break
+            await asyncio.sleep(0.01)
+        for transport in transports:
+            if _socket_open(transport):
+                transport.abort()
+
+
+def _socket_open(transport: asyncio.BaseTransport) -> bool:
+    """Whether the socket under ``transport`` (under its TLS layer, if any) is still open."""
+    sock = transport.get_extra_info("socket")
+    return sock is not None and sock.fileno() != -1
