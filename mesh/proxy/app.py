@@ -40,6 +40,8 @@ from .outbound import OutboundRouter
 from .resolver import Resolver
 from .services import format_address
 from .settings import ProxySettings
+from .trace_export import TraceExporter
+from .tracing import SPAN_KIND_CLIENT, SPAN_KIND_SERVER, Tracer
 from .transport_header import MAX_LEN as PREFACE_MAX
 from .transport_header import decode as decode_preface
 from .upstream import ConnectionPool, DialTarget, UpstreamConnection
@@ -97,6 +99,13 @@ class ProxyApp:
             on_tls_failure=lambda t, r: self._tls_failure("inbound", r),
             idle_timeout=settings.timeouts.idle,
         )
+        # Spans only when a collector is configured; otherwise the request path never looks at trace headers.
+        self.tracers: tuple[Tracer, Tracer] | None = None
+        self._exporter: TraceExporter | None = None
+        self._export_task: asyncio.Task[None] | None = None
+        if settings.trace_collector is not None:
+            self.tracers = (Tracer(SPAN_KIND_CLIENT), Tracer(SPAN_KIND_SERVER))
+            self._exporter = TraceExporter(self.tracers, settings.trace_collector, self._resource, self.metrics)
         self.outbound = OutboundRouter(
             resolver,
             self.out_pool,
@@ -104,8 +113,15 @@ class ProxyApp:
             default_timeouts=settings.timeouts,
             breaker_config=breaker_config,
             resolve_wait=settings.resolve_timeout,
+            tracer=self.tracers[0] if self.tracers else None,
         )
-        self.inbound = OutboundRouter(resolver, self.in_pool, self.metrics, default_timeouts=settings.timeouts)
+        self.inbound = OutboundRouter(
+            resolver,
+            self.in_pool,
+            self.metrics,
+            default_timeouts=settings.timeouts,
+            tracer=self.tracers[1] if self.tracers else None,
+        )
         self.authz = InboundAuthorizer(settings.default_inbound_policy, settings.cluster_networks)
         self.serve_options = ServeOptions(idle_timeout=settings.timeouts.idle, head_timeout=settings.head_timeout)
         self.metrics.add_gauge(
@@ -127,6 +143,17 @@ class ProxyApp:
             "Circuit breaker state per endpoint (1 for the current state).",
             self._breaker_gauge,
         )
+
+    def _resource(self) -> list[tuple[str, str]]:
+        """What a trace view shows as the span's origin: the workload's identity, pod and mode."""
+        s = self.settings
+        name = self.identity_name or s.identity_name or "meshfleet-proxy"
+        resource = [("service.name", name), ("meshfleet.proxy.mode", s.mode)]
+        if s.pod_name:
+            resource.append(("k8s.pod.name", s.pod_name))
+        if s.pod_namespace:
+            resource.append(("k8s.namespace.name", s.pod_namespace))
+        return resource
 
     # -- identity --------------------------------------------------------------
     def _on_identity(self, material: IdentityMaterial) -> None:
@@ -230,6 +257,8 @@ class ProxyApp:
                 raise ProxyError(f"cannot listen on {format_address(*addr)} ({name}): {e.strerror}") from e
             self._listeners[name] = sock
             self._accepters.append(asyncio.ensure_future(self._accept_loop(sock, handler)))
+        if self._exporter is not None:
+            self._export_task = asyncio.create_task(self._exporter.run(), name="trace-export")
 
     def address(self, name: str) -> tuple[str, int]:
         host, port = self._listeners[name].getsockname()[:2]
@@ -591,6 +620,8 @@ class ProxyApp:
         await asyncio.gather(*leftovers, return_exceptions=True)
         await self.out_pool.close_all()
         await self.in_pool.close_all()
+        if self._exporter is not None:
+            await self._exporter.stop(self._export_task)  # the spans of the last requests still leave
         self._unsubscribe()
         self._stopped.set()
 

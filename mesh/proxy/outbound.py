@@ -40,6 +40,7 @@ from .metrics import Labels, MetricsStore, traffic_labels
 from .resolver import Resolver, Subscription
 from .retry import MAX_RETRYABLE_BODY, NO_RETRIES, Outcome, RetryBudget, RetryPolicy, classify_status
 from .services import Endpoint, Resolution, ServiceConfig, Timeouts, format_address
+from .tracing import Tracer
 from .upstream import ConnectionPool, DialTarget, UpstreamConnection, request_framing_headers
 
 log = logging.getLogger(__name__)
@@ -165,8 +166,10 @@ class OutboundRouter:
         clock: Clock = time.monotonic,
         rng: random.Random | None = None,
         resolve_wait: float = 0.0,
+        tracer: Tracer | None = None,
     ) -> None:
         self._resolver = resolver
+        self._tracer = tracer
         self._pool = pool
         self._metrics = metrics
         self._defaults = default_timeouts
@@ -335,36 +338,63 @@ class OutboundRouter:
         ``labels`` fixes the metric labels (inbound); otherwise they follow
         the endpoint that answered and its identity.
         """
-        config = resolution.service
-        timeouts = config.timeouts
+        timeouts = resolution.service.timeouts
         buffered, complete = await body.read_all(MAX_RETRYABLE_BODY)
         head_headers = forwardable_headers(
             request.headers, drop=_DROP_FROM_REQUESTS, keep_upgrade=request.upgrade, names=request.names
         )
+        tracer = self._tracer
+        span = tracer.begin(request, head_headers) if tracer is not None else None
         head_headers.extend(request_framing_headers(len(buffered) if complete else None, request.framing))
         head = serialize_request_head(request.method, request.target, head_headers)
+        if span is None:
+            attempt = await self._send(request, body, state, resolution, authority, head, buffered, complete)
+        else:
+            assert tracer is not None
+            try:
+                attempt = await self._send(request, body, state, resolution, authority, head, buffered, complete)
+            except UpstreamError as e:
+                tracer.end(span, e.status, labels or (), error=e.reason)
+                raise
+            except BaseException:
+                tracer.end(span, None, labels or (), error="cancelled")
+                raise
+        if labels is None:
+            labels = self.labels(state, authority, attempt.conn.peer_identity, attempt.endpoint)
+        if span is not None:
+            assert tracer is not None
+            tracer.end(span, attempt.response.status, labels)
+        return self._respond(request, attempt, labels, started, timeouts)
+
+    async def _send(
+        self,
+        request: Request,
+        body: RequestBody,
+        state: ServiceState | None,
+        resolution: Resolution,
+        authority: str,
+        head: bytes,
+        buffered: bytes,
+        complete: bool,
+    ) -> Attempt:
+        """The attempt that answered: balanced and retried for a known service, else its one endpoint's."""
+        config = resolution.service
+        timeouts = config.timeouts
         try:
             if state is None:  # one endpoint, one try: nothing to balance, break or retry
                 ep = resolution.endpoints[0]
                 if timeouts.request is None:
-                    attempt = await self._try(ep, request, head, buffered, complete, body, timeouts)
-                else:
-                    async with asyncio.timeout(timeouts.request):
-                        attempt = await self._try(ep, request, head, buffered, complete, body, timeouts)
-            else:
-                # Too large to keep a copy: streamed, never replayed.
-                policy = config.retry if complete else NO_RETRIES
-                state.budget.record_request(self._clock())
+                    return await self._try(ep, request, head, buffered, complete, body, timeouts)
                 async with asyncio.timeout(timeouts.request):
-                    attempt = await self._exchange(
-                        state, policy, request, head, buffered, complete, body, timeouts, authority
-                    )
+                    return await self._try(ep, request, head, buffered, complete, body, timeouts)
+            # Too large to keep a copy: streamed, never replayed.
+            policy = config.retry if complete else NO_RETRIES
+            state.budget.record_request(self._clock())
+            async with asyncio.timeout(timeouts.request):
+                return await self._exchange(state, policy, request, head, buffered, complete, body, timeouts, authority)
         except TimeoutError as e:
             name = authority or (request.header(b"host") or b"").decode("latin-1") or resolution.target
             raise RequestTimeout(f"no response from {name} within {timeouts.request}s") from e
-        if labels is None:
-            labels = self.labels(state, authority, attempt.conn.peer_identity, attempt.endpoint)
-        return self._respond(request, attempt, labels, started, timeouts)
 
     async def _exchange(
         self,

@@ -44,6 +44,7 @@ class ProxySettings:
     head_timeout: float = 10.0
     shutdown_grace: float = 30.0
     log_level: str = "info"
+    trace_collector: tuple[str, int] | None = None  # OTLP/HTTP collector for spans; None: no spans
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -108,6 +109,7 @@ def parse_settings(argv: Sequence[str]) -> ProxySettings:
     p.add_argument("--head-timeout", default=_env("HEAD_TIMEOUT", "10"))
     p.add_argument("--shutdown-grace", default=_env("SHUTDOWN_GRACE", "30"))
     p.add_argument("--log-level", default=_env("LOG_LEVEL", "info"))
+    p.add_argument("--trace-collector", default=_env("TRACE_COLLECTOR", ""), help="host:port of an OTLP/HTTP collector")
     a = p.parse_args(list(argv))
     try:
         opaque = parse_port_list(a.opaque_ports or "")
@@ -150,4 +152,5 @@ def parse_settings(argv: Sequence[str]) -> ProxySettings:
         head_timeout=_seconds(a.head_timeout, "--head-timeout"),
         shutdown_grace=_seconds(a.shutdown_grace, "--shutdown-grace"),
         log_level=a.log_level,
+        trace_collector=split_address(a.trace_collector, "--trace-collector") if a.trace_collector else None,
     )

@@ -135,10 +135,10 @@ def metric_value(text: str, name: str, **labels: str) -> float:
     """Sum of samples of ``name`` whose labels include ``labels``."""
     total = 0.0
     for line in text.splitlines():
-        m = re.match(rf"^{re.escape(name)}\{{(.*)\}} (\S+)$", line)
+        m = re.match(rf"^{re.escape(name)}(?:\{{(.*)\}})? (\S+)$", line)
         if not m:
             continue
-        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(1)))
+        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(1) or ""))
         if all(found.get(k) == v for k, v in labels.items()):
             total += float(m.group(2))
     return total

@@ -60,6 +60,9 @@ def test_the_injectors_environment_configures_identity_destination_and_pod(monke
     for k, v in env.items():
         monkeypatch.setenv(f"MESHFLEET_PROXY_{k}", v)
     s = parse_settings([])
+    assert s.trace_collector is None  # no collector configured: no spans
+    monkeypatch.setenv("MESHFLEET_PROXY_TRACE_COLLECTOR", "collector.tracing.svc.cluster.local:4318")
+    assert parse_settings([]).trace_collector == ("collector.tracing.svc.cluster.local", 4318)
     assert s.identity_server_name == env["IDENTITY_SERVER_NAME"]
     assert (s.pod_namespace, s.pod_name) == ("shop", "web-0")
     assert s.cluster_networks == ("10.100.0.0/16", "10.200.0.0/16")
@@ -78,6 +81,8 @@ def test_half_configured_control_plane_and_bad_networks_are_refused_by_flag() ->
         parse_settings(["--identity-addr=identity:8080"])
     with pytest.raises(ConfigError, match="--cluster-networks"):
         parse_settings(["--cluster-networks=10.0.0.0/33"])
+    with pytest.raises(ConfigError, match="--trace-collector"):
+        parse_settings(["--trace-collector=collector.tracing"])
     with pytest.raises(ConfigError, match="--identity-name"):
         workload_identity("web.shop.example.org")
 

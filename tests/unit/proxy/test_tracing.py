@@ -1,0 +1,108 @@
+"""Trace context parsing, span bookkeeping and the OTLP encoding, without sockets."""
+
+from __future__ import annotations
+
+import pytest
+
+from mesh.proxy.http1 import Framing, Request
+from mesh.proxy.tracing import (
+    SPAN_KIND_CLIENT,
+    SPAN_KIND_SERVER,
+    TraceContext,
+    Tracer,
+    export_request,
+    format_traceparent,
+    parse_traceparent,
+)
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENT = "00f067aa0ba902b7"
+
+
+def _request(*headers: tuple[bytes, bytes]) -> Request:
+    return Request("GET", "/items?id=3", "1.1", tuple(headers), Framing.NONE, None, True, False)
+
+
+def test_a_valid_sampled_header_parses() -> None:
+    ctx = parse_traceparent(f"00-{TRACE}-{PARENT}-01".encode())
+    assert ctx == TraceContext(TRACE, PARENT, 1)
+    assert ctx.sampled
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"ff-{TRACE}-{PARENT}-01",  # version ff is invalid
+        f"00-{'0' * 32}-{PARENT}-01",  # all-zero trace id
+        f"00-{TRACE}-{'0' * 16}-01",  # all-zero parent id
+        f"00-{TRACE.upper()}-{PARENT}-01",  # upper-case hex
+        f"00-{TRACE[:-1]}-{PARENT}-01",  # short trace id
+        f"00-{TRACE}-{PARENT}-01-extra",  # version 00 has exactly four fields
+        f"00_{TRACE}-{PARENT}-01",
+        "",
+    ],
+)
+def test_malformed_headers_are_not_continued(value: str) -> None:
+    assert parse_traceparent(value.encode()) is None
+
+
+def test_a_later_version_may_carry_more_fields() -> None:
+    assert parse_traceparent(f"01-{TRACE}-{PARENT}-01-whatever".encode()) == TraceContext(TRACE, PARENT, 1)
+
+
+def test_the_forwarded_header_names_the_proxy_span_and_keeps_the_flags() -> None:
+    tracer = Tracer(SPAN_KIND_CLIENT, ids=lambda: "1111111111111111", clock_ns=iter(range(100, 200, 50)).__next__)
+    incoming = (b"Host", b"web"), (b"TraceParent", format_traceparent(TRACE, PARENT, 3))
+    headers = list(incoming)
+    span = tracer.begin(_request(*incoming), headers)
+    assert span is not None
+    assert headers == [(b"Host", b"web"), (b"TraceParent", f"00-{TRACE}-1111111111111111-03".encode())]
+    tracer.end(span, 200, (("direction", "outbound"), ("server_id", "api.shop")))
+    (done,) = tracer.take(10)
+    assert (done.trace_id, done.span_id, done.parent_id) == (TRACE, "1111111111111111", PARENT)
+    assert (done.start_ns, done.end_ns, done.kind, done.name) == (100, 150, SPAN_KIND_CLIENT, "outbound GET")
+    assert ("http.response.status_code", 200) in done.attributes
+    assert ("meshfleet.server_id", "api.shop") in done.attributes
+    assert ("url.path", "/items?id=3") in done.attributes
+    assert tracer.take(10) == []
+
+
+@pytest.mark.parametrize("value", [None, f"00-{TRACE}-{PARENT}-00".encode(), b"garbage"])
+def test_unsampled_or_absent_context_is_left_alone(value: bytes | None) -> None:
+    tracer = Tracer(SPAN_KIND_SERVER)
+    incoming = ((b"traceparent", value),) if value is not None else ()
+    headers = list(incoming)
+    assert tracer.begin(_request(*incoming), headers) is None
+    assert headers == list(incoming)
+
+
+def test_a_full_buffer_drops_and_counts_instead_of_growing() -> None:
+    tracer = Tracer(SPAN_KIND_SERVER, max_buffered=2)
+    req = _request((b"traceparent", format_traceparent(TRACE, PARENT, 1)))
+    for _ in range(5):
+        span = tracer.begin(req, [])
+        assert span is not None
+        tracer.end(span, 200)
+    assert (tracer.buffered, tracer.dropped) == (2, 3)
+
+
+def test_the_export_request_is_otlp_json() -> None:
+    tracer = Tracer(SPAN_KIND_SERVER, ids=lambda: "2222222222222222", clock_ns=iter([10, 20, 30, 40]).__next__)
+    req = _request((b"traceparent", format_traceparent(TRACE, PARENT, 1)))
+    ok, failed = tracer.begin(req, []), tracer.begin(req, [])
+    assert ok is not None
+    assert failed is not None
+    tracer.end(ok, 200)
+    tracer.end(failed, 504, error="request timeout")
+    body = export_request(tracer.take(10), [("service.name", "web.shop")])
+    (resource_spans,) = body["resourceSpans"]
+    assert resource_spans["resource"]["attributes"] == [{"key": "service.name", "value": {"stringValue": "web.shop"}}]
+    first, second = resource_spans["scopeSpans"][0]["spans"]
+    assert first["traceId"] == TRACE
+    assert first["parentSpanId"] == PARENT
+    assert first["spanId"] == "2222222222222222"
+    assert (first["startTimeUnixNano"], first["endTimeUnixNano"]) == ("10", "30")
+    assert first["kind"] == SPAN_KIND_SERVER
+    assert "status" not in first
+    assert {"key": "http.response.status_code", "value": {"intValue": "200"}} in first["attributes"]
+    assert second["status"] == {"code": 2, "message": "request timeout"}
