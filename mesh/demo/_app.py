@@ -23,7 +23,7 @@ import httptools
 
 from mesh.demo._client import Client
 from mesh.demo._config import DemoConfig
-from mesh.demo._http import Request, RequestReader, response
+from mesh.demo._http import Headers, Request, RequestReader, response
 from mesh.demo._stats import Stats
 from mesh.demo.errors import DownstreamError
 
@@ -47,7 +47,7 @@ class DemoApp:
         if req.path == "/healthz":
             return self._healthz(req)
         if req.path == "/" and reads:
-            return await self._root()
+            return await self._root(req)
         if req.path == "/stats" and reads:
             return 200, _json({"service": self.cfg.name, **self.stats.snapshot()}), _JSON
         if req.path in ("/", "/stats"):
@@ -59,7 +59,7 @@ class DemoApp:
             self.healthy = req.query.get("healthy", "true").lower() in ("1", "true", "yes")
         return (200, b"ok\n", _TEXT) if self.healthy else (503, b"unhealthy\n", _TEXT)
 
-    async def _root(self) -> Answer:
+    async def _root(self, req: Request) -> Answer:
         cfg, stats = self.cfg, self.stats
         t0 = time.monotonic()
         await asyncio.sleep(cfg.latency.sample_ms(self.rng) / 1000.0)
@@ -68,7 +68,7 @@ class DemoApp:
         for url in cfg.downstream:
             try:
                 async with asyncio.timeout(cfg.downstream_timeout):
-                    code, body = await self.client.get(url)
+                    code, body = await self.client.get(url, req.trace)
                 chain.append(json.loads(body) if code == 200 else {"status": code})
                 if code != 200:
                     status = 502
@@ -91,9 +91,10 @@ class DemoApp:
 
         async def one(url: str) -> None:
             t0 = time.monotonic()
+            trace = _new_trace(self.rng) if cfg.trace_sample and self.rng.random() < cfg.trace_sample else ()
             try:
                 async with asyncio.timeout(cfg.downstream_timeout):
-                    status, _ = await self.client.get(url)
+                    status, _ = await self.client.get(url, trace)
             except (DownstreamError, OSError, TimeoutError):
                 status = 599  # no answer at all: counted apart from the statuses a server sends
             self.stats.record(status, (time.monotonic() - t0) * 1000.0)
@@ -113,6 +114,12 @@ class DemoApp:
             for task in in_flight:
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
+
+
+def _new_trace(rng: random.Random) -> Headers:
+    """A fresh sampled W3C trace context: this call is the root of its trace."""
+    trace_id, span_id = rng.getrandbits(128) or 1, rng.getrandbits(64) or 1
+    return ((b"traceparent", b"00-%032x-%016x-01" % (trace_id, span_id)),)
 
 
 def _json(doc: object) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from mesh.demo._http import ResponseReader, Target, get_request, target
+from mesh.demo._http import Headers, ResponseReader, Target, get_request, target
 from mesh.demo.errors import DownstreamError
 
 _Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
@@ -16,17 +16,17 @@ class Client:
     def __init__(self) -> None:
         self._idle: dict[tuple[str, int], list[_Conn]] = {}
 
-    async def get(self, url: str) -> tuple[int, bytes]:
+    async def get(self, url: str, headers: Headers = ()) -> tuple[int, bytes]:
         """(status, body) of ``GET url``; raises DownstreamError or OSError (callers bound it in time)."""
         t = target(url)
         conn = self._take(t)
         if conn is not None:
             try:
-                return await self._exchange(t, conn)
+                return await self._exchange(t, conn, headers)
             except (DownstreamError, ConnectionError):
                 pass  # the server closed an idle connection meanwhile: a GET may be sent again
         conn = await asyncio.open_connection(t.host, t.port)
-        return await self._exchange(t, conn)
+        return await self._exchange(t, conn, headers)
 
     def _take(self, t: Target) -> _Conn | None:
         idle = self._idle.get(t.key)
@@ -37,11 +37,11 @@ class Client:
             conn[1].close()
         return None
 
-    async def _exchange(self, t: Target, conn: _Conn) -> tuple[int, bytes]:
+    async def _exchange(self, t: Target, conn: _Conn, headers: Headers) -> tuple[int, bytes]:
         reader, writer = conn
         done = False
         try:
-            writer.write(get_request(t))
+            writer.write(get_request(t, headers))
             await writer.drain()
             resp = ResponseReader()
             while not resp.complete:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mesh.demo.errors import DemoConfigError
@@ -71,16 +72,20 @@ class DemoConfig:
     load_rps: float = 0.0  # requests per second sent on its own to every downstream (a load generator)
     shutdown_delay: float = 0.0  # keep serving this long after SIGTERM, while the endpoint is withdrawn
     check: str | None = None  # instead of serving: GET this URL once and exit 0 on a 200 (an exec probe)
+    trace_sample: float = 0.0  # share of load-generator calls that start a sampled trace
 
 
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--error-rate must be a number from 0 to 1, not {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"--error-rate must be from 0 to 1, not {value}")
-    return value
+def _share(flag: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} must be a number from 0 to 1, not {text!r}") from None
+        if not 0.0 <= value <= 1.0:
+            raise argparse.ArgumentTypeError(f"{flag} must be from 0 to 1, not {value}")
+        return value
+
+    return parse
 
 
 def _latency(text: str) -> Latency:
@@ -98,7 +103,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     p.add_argument("--latency", type=_latency, default=Latency("fixed", 0.0),
                    help="added latency per request: fixed:MS, uniform:LO-HI, normal:MEAN,SD or exp:MEAN")
-    p.add_argument("--error-rate", type=_rate, default=0.0, help="share of requests answered 500 (0..1)")
+    p.add_argument("--error-rate", type=_share("--error-rate"), default=0.0,
+                   help="share of requests answered 500 (0..1)")
     p.add_argument("--downstream", action="append", default=[], metavar="URL",
                    help="URL to call for every request before answering (repeatable)")
     p.add_argument("--downstream-timeout", type=float, default=5.0, help="seconds per downstream call")
@@ -107,6 +113,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--exit-code", type=int, default=0, help="exit status after --run-for (default 0)")
     p.add_argument("--load", type=float, default=0.0, metavar="RPS",
                    help="also call every --downstream RPS times a second on its own: a load generator")
+    p.add_argument("--trace-sample", type=_share("--trace-sample"), default=0.0, metavar="SHARE",
+                   help="with --load: start a sampled W3C trace on this share of calls (0..1)")
     p.add_argument("--shutdown-delay", type=float, default=0.0, metavar="SECONDS",
                    help="after SIGTERM keep serving this long before stopping (lets clients stop sending first)")
     p.add_argument("--check", metavar="URL",
@@ -130,4 +138,4 @@ def parse_args(argv: list[str]) -> DemoConfig:
         raise DemoConfigError(f"--run-for {ns.run_for}: seconds cannot be negative")
     return DemoConfig(ns.name, ns.host, ns.port, ns.latency, ns.error_rate, tuple(ns.downstream),
                       ns.downstream_timeout, ns.run_for, ns.exit_code, ns.announce, ns.load,
-                      ns.shutdown_delay, ns.check)
+                      ns.shutdown_delay, ns.check, ns.trace_sample)

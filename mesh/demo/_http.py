@@ -19,12 +19,20 @@ _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Al
             500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
+# Trace context headers the app hands on to its downstream calls: the mesh's proxies
+# record spans, but only the application knows which outgoing call belongs to which request.
+TRACE_HEADERS = (b"traceparent", b"tracestate")
+
+Headers = tuple[tuple[bytes, bytes], ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     method: str
     path: str
     query: dict[str, str]
     keep_alive: bool
+    trace: Headers = ()
 
 
 class RequestReader:
@@ -33,20 +41,27 @@ class RequestReader:
     def __init__(self) -> None:
         self._parser = httptools.HttpRequestParser(self)
         self._url = b""
+        self._trace: list[tuple[bytes, bytes]] = []
         self._done: list[Request] = []
 
     # httptools callbacks
     def on_message_begin(self) -> None:
         self._url = b""
+        self._trace = []
 
     def on_url(self, url: bytes) -> None:
         self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        lower = name.lower()
+        if lower in TRACE_HEADERS:
+            self._trace.append((lower, value))
 
     def on_message_complete(self) -> None:
         parsed = httptools.parse_url(self._url)
         query = dict(parse_qsl(parsed.query.decode("latin-1"))) if parsed.query else {}
         self._done.append(Request(self._parser.get_method().decode("ascii"), parsed.path.decode("latin-1"), query,
-                                  self._parser.should_keep_alive()))
+                                  self._parser.should_keep_alive(), tuple(self._trace)))
 
     def feed(self, data: bytes) -> list[Request]:
         """Complete requests in ``data``; raises httptools.HttpParserError on a malformed one."""
@@ -89,9 +104,10 @@ def target(url: str) -> Target:
     return Target(parts.hostname, port, parts.netloc, path)
 
 
-def get_request(t: Target) -> bytes:
-    return (f"GET {t.path} HTTP/1.1\r\nHost: {t.authority}\r\nUser-Agent: meshfleet-demo\r\nAccept: */*\r\n\r\n"
-            ).encode("latin-1")
+def get_request(t: Target, headers: Headers = ()) -> bytes:
+    extra = b"".join(b"%s: %s\r\n" % pair for pair in headers)
+    return (f"GET {t.path} HTTP/1.1\r\nHost: {t.authority}\r\nUser-Agent: meshfleet-demo\r\nAccept: */*\r\n"
+            ).encode("latin-1") + extra + b"\r\n"
 
 
 class ResponseReader:

@@ -10,7 +10,8 @@
 
 ``config.meshfleet.io/*`` annotations on the pod (or, failing that, its
 namespace) override the ports skipped by interception, opaque ports, log
-level, the proxy's resources and the default inbound policy. A value that
+level, the proxy's resources and the default inbound policy, and name the
+collector the proxy sends spans to. A value that
 cannot be read is ignored with a warning; it never fails the pod.
 """
 
@@ -45,6 +46,7 @@ SKIP_OUTBOUND = C + "skip-outbound-ports"
 OPAQUE_PORTS = C + "opaque-ports"
 LOG_LEVEL = C + "proxy-log-level"
 DEFAULT_POLICY = C + "default-inbound-policy"
+TRACE_COLLECTOR = C + "trace-collector"
 RESOURCE_ANNOTATIONS = {
     ("requests", "cpu"): C + "proxy-cpu-request",
     ("requests", "memory"): C + "proxy-memory-request",
@@ -53,6 +55,7 @@ RESOURCE_ANNOTATIONS = {
 }
 LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error")
 _PORTS = re.compile(r"^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$")
+_HOST_PORT = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:\d{1,5}$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
 
 Patch = list[dict[str, Any]]
@@ -140,6 +143,7 @@ def compute_injection(
     opaque = checked(OPAQUE_PORTS, ports_ok, "a port list like 3306,5432") or ""
     log_level = checked(LOG_LEVEL, lambda v: v.lower() in LOG_LEVELS, f"one of {', '.join(LOG_LEVELS)}")
     policy = checked(DEFAULT_POLICY, lambda v: v in {p.value for p in DefaultPolicy}, "a default inbound policy")
+    collector = checked(TRACE_COLLECTOR, lambda v: bool(_HOST_PORT.match(v)), "a host:port")
     resources: dict[str, dict[str, str]] = {"requests": dict(config.requests), "limits": dict(config.limits)}
     for (group, resource), key in RESOURCE_ANNOTATIONS.items():
         quantity = checked(key, lambda v: bool(_QUANTITY.match(v)), "a resource quantity")
@@ -195,6 +199,7 @@ def compute_injection(
             _env("MESHFLEET_PROXY_LOG_LEVEL", (log_level or config.log_level).lower()),
             _field_env("MESHFLEET_PROXY_POD_NAME", "metadata.name"),
             _field_env("MESHFLEET_PROXY_POD_NAMESPACE", "metadata.namespace"),
+            *([_env("MESHFLEET_PROXY_TRACE_COLLECTOR", collector)] if collector else []),
         ],
         "ports": [
             {"name": "meshfleet-in", "containerPort": config.inbound_port, "protocol": "TCP"},

@@ -157,11 +157,13 @@ def test_unreadable_overrides_are_ignored_with_a_warning() -> None:
             "config.meshfleet.io/skip-inbound-ports": "http",
             "config.meshfleet.io/proxy-memory-limit": "lots",
             "config.meshfleet.io/default-inbound-policy": "maybe",
+            "config.meshfleet.io/trace-collector": "http://collector:4318",
         }
     )
     result = compute_injection(p, ENABLED_NS, "shop", config())
     assert result.patch
-    assert len(result.warnings) == 3
+    assert len(result.warnings) == 4
+    assert any("trace-collector='http://collector:4318' ignored: not a host:port" in w for w in result.warnings)
     assert any("skip-inbound-ports='http'" in w for w in result.warnings)
     meshed = apply_patch(p, result.patch)
     proxy = meshed["spec"]["initContainers"][1]
@@ -181,3 +183,17 @@ def test_namespace_annotations_override_when_the_pod_says_nothing() -> None:
     meshed = apply_patch(pod(), compute_injection(pod(), ns, "shop", config()).patch)
     env = {e["name"]: e.get("value") for e in meshed["spec"]["initContainers"][1]["env"]}
     assert env["MESHFLEET_PROXY_OPAQUE_PORTS"] == "6379"
+    assert "MESHFLEET_PROXY_TRACE_COLLECTOR" not in env  # no collector named: the proxy records no spans
+
+
+def test_a_trace_collector_annotation_reaches_the_proxy() -> None:
+    ns = {
+        "metadata": {
+            "name": "shop",
+            "labels": {"meshfleet.io/inject": "enabled"},
+            "annotations": {"config.meshfleet.io/trace-collector": "collector.tracing.svc.cluster.local:4318"},
+        }
+    }
+    meshed = apply_patch(pod(), compute_injection(pod(), ns, "shop", config()).patch)
+    env = {e["name"]: e.get("value") for e in meshed["spec"]["initContainers"][1]["env"]}
+    assert env["MESHFLEET_PROXY_TRACE_COLLECTOR"] == "collector.tracing.svc.cluster.local:4318"

@@ -181,3 +181,33 @@ async def test_check_exits_0_only_while_the_url_answers_200() -> None:
     finally:
         await server.close()
     assert await check() == 1  # nothing listens any more
+
+
+async def test_trace_context_is_handed_on_to_every_downstream_call() -> None:
+    from aiohttp import web
+
+    seen: list[tuple[str | None, str | None]] = []
+
+    async def record(request: web.Request) -> web.Response:
+        seen.append((request.headers.get("traceparent"), request.headers.get("tracestate")))
+        return web.json_response({"service": "leaf"})
+
+    app = web.Application()
+    app.router.add_get("/", record)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    leaf = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    caller, c_url = await _serve(["--name", "c", "--downstream", leaf, "--downstream", leaf])
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    try:
+        async with aiohttp.ClientSession() as s:
+            async with s.get(c_url + "/", headers={"traceparent": parent, "tracestate": "a=1"}) as r:
+                assert r.status == 200
+            async with s.get(c_url + "/") as r:
+                assert r.status == 200
+    finally:
+        await caller.close()
+        await runner.cleanup()
+    assert seen == [(parent, "a=1"), (parent, "a=1"), (None, None), (None, None)]
