@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,7 +97,9 @@ def ensure_vegeta(log: Path) -> Path:
     return binary
 
 
-def run_wrk(url: str, host: str, *, connections: int, seconds: float) -> WrkResult:
+def run_wrk(
+    url: str, host: str, *, connections: int, seconds: float, headers: Sequence[str] = ()
+) -> WrkResult:
     argv = [
         "wrk",
         "-t1",
@@ -106,6 +108,7 @@ def run_wrk(url: str, host: str, *, connections: int, seconds: float) -> WrkResu
         "--timeout=5s",
         "-H",
         f"Host: {host}",
+        *(arg for header in headers for arg in ("-H", header)),
         url,
     ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30, check=False)

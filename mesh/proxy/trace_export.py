@@ -1,6 +1,6 @@
 """Sending finished spans to an OpenTelemetry collector (OTLP over HTTP, JSON encoding).
 
-Spans leave in batches about once a second, over a short-lived plain HTTP/1.1
+Spans leave in batches about once a second (sooner when a batch is full), over a short-lived plain HTTP/1.1
 connection to ``--trace-collector``: the collector is an in-cluster service,
 and a span export is too rare to be worth a pooled connection.  A batch the
 collector refuses or cannot take in time is dropped and counted; spans are
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable, Sequence
 
@@ -49,10 +48,17 @@ class TraceExporter:
         self._interval = interval
         self._batch = batch
         self._timeout = timeout
+        self._wake = asyncio.Event()
+        for tracer in tracers:
+            tracer.on_batch = self._wake.set
 
     async def run(self) -> None:
+        """Export once a second, or as soon as a tracer holds a full batch."""
         while True:
-            await asyncio.sleep(self._interval)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._interval):
+                    await self._wake.wait()
+            self._wake.clear()
             await self.flush()
 
     async def flush(self) -> None:
@@ -63,7 +69,7 @@ class TraceExporter:
                 tracer.dropped = 0
             while tracer.buffered:
                 spans = tracer.take(self._batch)
-                body = json.dumps(export_request(spans, self._resource()), separators=(",", ":")).encode()
+                body = export_request(spans, self._resource())
                 try:
                     async with asyncio.timeout(self._timeout):
                         await self._post(body)

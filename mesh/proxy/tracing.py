@@ -18,10 +18,11 @@ proxy answers the request itself), which is the latency the proxy's own
 
 from __future__ import annotations
 
-import os
+import json
+import random
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from .http1 import Request
 from .metrics import Labels
@@ -75,29 +76,32 @@ def format_traceparent(trace_id: str, span_id: str, flags: int) -> bytes:
     return f"00-{trace_id}-{span_id}-{flags:02x}".encode()
 
 
+_random = random.Random()  # span ids need to be unique, not secret: no system call per span
+
+
 def new_span_id() -> str:
-    while True:
-        span_id = os.urandom(8).hex()
-        if span_id != _ZERO_SPAN:
-            return span_id
+    return "%016x" % (_random.getrandbits(64) or 1)
 
 
 class Span(NamedTuple):
+    """A finished span, kept as the request left it; attributes are only built when it is exported."""
+
     trace_id: str
     span_id: str
     parent_id: str
-    name: str
     kind: int
     start_ns: int
     end_ns: int
-    attributes: tuple[tuple[str, str | int], ...]
+    method: str
+    target: str
+    status: int | None
+    labels: Labels  # the request's metric labels, exported as meshfleet.<label>
     error: str | None  # why the request failed, when the proxy itself answered it
 
 
 class OpenSpan(NamedTuple):
     context: TraceContext
     span_id: str
-    name: str
     start_ns: int
     method: str
     target: str
@@ -111,12 +115,16 @@ class Tracer:
         kind: int,
         *,
         max_buffered: int = 2048,
+        batch: int = 512,
         ids: Callable[[], str] = new_span_id,
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self.kind = kind
         self.max_buffered = max_buffered
+        self.batch = batch
         self.dropped = 0
+        # Called once the buffer holds a full batch, so a busy proxy exports before the buffer overflows.
+        self.on_batch: Callable[[], None] | None = None
         self._ids = ids
         self._clock_ns = clock_ns
         self._buffer: list[Span] = []
@@ -127,38 +135,27 @@ class Tracer:
         if raw is None:
             return None
         context = parse_traceparent(raw)
-        if context is None or not context.sampled:
+        if context is None or not context.flags & SAMPLED:
             return None
         span_id = self._ids()
         forwarded = format_traceparent(context.trace_id, span_id, context.flags)
         for i, (name, _) in enumerate(headers):
             if name.lower() == TRACEPARENT:
                 headers[i] = (name, forwarded)
-        method = request.method
-        direction = "inbound" if self.kind == SPAN_KIND_SERVER else "outbound"
-        return OpenSpan(context, span_id, f"{direction} {method}", self._clock_ns(), method, request.target)
+        return OpenSpan(context, span_id, self._clock_ns(), request.method, request.target)
 
     def end(self, span: OpenSpan, status: int | None, labels: Labels = (), error: str | None = None) -> None:
-        attributes: list[tuple[str, str | int]] = [("http.request.method", span.method), ("url.path", span.target)]
-        if status is not None:
-            attributes.append(("http.response.status_code", status))
-        attributes.extend((f"meshfleet.{k}", v) for k, v in labels)
-        if len(self._buffer) >= self.max_buffered:
+        buffer = self._buffer
+        if len(buffer) >= self.max_buffered:
             self.dropped += 1
             return
-        self._buffer.append(
-            Span(
-                span.context.trace_id,
-                span.span_id,
-                span.context.parent_id,
-                span.name,
-                self.kind,
-                span.start_ns,
-                self._clock_ns(),
-                tuple(attributes),
-                error,
-            )
-        )
+        ctx = span.context
+        buffer.append(
+            Span(ctx.trace_id, span.span_id, ctx.parent_id, self.kind, span.start_ns, self._clock_ns(),
+                 span.method, span.target, status, labels, error)
+        )  # fmt: skip
+        if len(buffer) == self.batch and self.on_batch is not None:
+            self.on_batch()
 
     @property
     def buffered(self) -> int:
@@ -169,39 +166,63 @@ class Tracer:
         return batch
 
 
-def _value(v: str | int) -> dict[str, Any]:
-    return {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}
+def _json_str(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
 
 
-def _attributes(pairs: Iterable[tuple[str, str | int]]) -> list[dict[str, Any]]:
-    return [{"key": k, "value": _value(v)} for k, v in pairs]
+def _attribute(key: str, value: str | int) -> str:
+    encoded = f'{{"intValue":"{value}"}}' if isinstance(value, int) else f'{{"stringValue":{_json_str(value)}}}'
+    return f'{{"key":"{key}","value":{encoded}}}'
 
 
-def export_request(spans: Iterable[Span], resource: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """An OTLP/HTTP JSON ``ExportTraceServiceRequest`` holding ``spans``."""
-    encoded = []
-    for s in spans:
-        span: dict[str, Any] = {
-            "traceId": s.trace_id,
-            "spanId": s.span_id,
-            "parentSpanId": s.parent_id,
-            "name": s.name,
-            "kind": s.kind,
-            "startTimeUnixNano": str(s.start_ns),
-            "endTimeUnixNano": str(s.end_ns),
-            "attributes": _attributes(s.attributes),
-        }
-        status = dict(s.attributes).get("http.response.status_code")
+class _Encoder:
+    """Writes OTLP JSON by hand, remembering the parts many spans share (their labels, their method)."""
+
+    def __init__(self) -> None:
+        self._labels: dict[Labels, str] = {}
+        self._methods: dict[str, str] = {}
+
+    def labels(self, labels: Labels) -> str:
+        done = self._labels.get(labels)
+        if done is None:
+            if len(self._labels) > 1024:
+                self._labels.clear()
+            done = self._labels[labels] = "".join("," + _attribute(f"meshfleet.{k}", v) for k, v in labels)
+        return done
+
+    def method(self, method: str) -> str:
+        done = self._methods.get(method)
+        if done is None:
+            done = self._methods[method] = _attribute("http.request.method", method)
+        return done
+
+    def span(self, s: Span) -> str:
+        direction = "inbound" if s.kind == SPAN_KIND_SERVER else "outbound"
+        attributes = self.method(s.method) + "," + _attribute("url.path", s.target)
+        if s.status is not None:
+            attributes += f',{{"key":"http.response.status_code","value":{{"intValue":"{s.status}"}}}}'
+        attributes += self.labels(s.labels)
         if s.error is not None:
-            span["status"] = {"code": STATUS_ERROR, "message": s.error}
-        elif isinstance(status, int) and status >= 500:
-            span["status"] = {"code": STATUS_ERROR}
-        encoded.append(span)
-    return {
-        "resourceSpans": [
-            {
-                "resource": {"attributes": _attributes(resource)},
-                "scopeSpans": [{"scope": {"name": "meshfleet-proxy"}, "spans": encoded}],
-            }
-        ]
-    }
+            status = f',"status":{{"code":{STATUS_ERROR},"message":{_json_str(s.error)}}}'
+        elif s.status is not None and s.status >= 500:
+            status = f',"status":{{"code":{STATUS_ERROR}}}'
+        else:
+            status = ""
+        return (
+            f'{{"traceId":"{s.trace_id}","spanId":"{s.span_id}","parentSpanId":"{s.parent_id}",'
+            f'"name":"{direction} {s.method}","kind":{s.kind},"startTimeUnixNano":"{s.start_ns}",'
+            f'"endTimeUnixNano":"{s.end_ns}","attributes":[{attributes}]{status}}}'
+        )
+
+
+_encoder = _Encoder()
+
+
+def export_request(spans: Iterable[Span], resource: Iterable[tuple[str, str]]) -> bytes:
+    """An OTLP/HTTP JSON ``ExportTraceServiceRequest`` holding ``spans``."""
+    encoded = ",".join(map(_encoder.span, spans))
+    resource_attributes = ",".join(_attribute(k, v) for k, v in resource)
+    return (
+        f'{{"resourceSpans":[{{"resource":{{"attributes":[{resource_attributes}]}},'
+        f'"scopeSpans":[{{"scope":{{"name":"meshfleet-proxy"}},"spans":[{encoded}]}}]}}]}}'
+    ).encode()

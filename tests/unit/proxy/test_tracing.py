@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from mesh.proxy.http1 import Framing, Request
@@ -60,11 +62,14 @@ def test_the_forwarded_header_names_the_proxy_span_and_keeps_the_flags() -> None
     tracer.end(span, 200, (("direction", "outbound"), ("server_id", "api.shop")))
     (done,) = tracer.take(10)
     assert (done.trace_id, done.span_id, done.parent_id) == (TRACE, "1111111111111111", PARENT)
-    assert (done.start_ns, done.end_ns, done.kind, done.name) == (100, 150, SPAN_KIND_CLIENT, "outbound GET")
-    assert ("http.response.status_code", 200) in done.attributes
-    assert ("meshfleet.server_id", "api.shop") in done.attributes
-    assert ("url.path", "/items?id=3") in done.attributes
+    assert (done.start_ns, done.end_ns, done.kind, done.status) == (100, 150, SPAN_KIND_CLIENT, 200)
     assert tracer.take(10) == []
+    (span,) = json.loads(export_request([done], []))["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    assert span["name"] == "outbound GET"
+    attributes = {a["key"]: a["value"] for a in span["attributes"]}
+    assert attributes["http.response.status_code"] == {"intValue": "200"}
+    assert attributes["meshfleet.server_id"] == {"stringValue": "api.shop"}
+    assert attributes["url.path"] == {"stringValue": "/items?id=3"}
 
 
 @pytest.mark.parametrize("value", [None, f"00-{TRACE}-{PARENT}-00".encode(), b"garbage"])
@@ -76,14 +81,31 @@ def test_unsampled_or_absent_context_is_left_alone(value: bytes | None) -> None:
     assert headers == list(incoming)
 
 
-def test_a_full_buffer_drops_and_counts_instead_of_growing() -> None:
-    tracer = Tracer(SPAN_KIND_SERVER, max_buffered=2)
+def test_a_full_batch_asks_for_export_and_a_full_buffer_drops_and_counts() -> None:
+    tracer = Tracer(SPAN_KIND_SERVER, max_buffered=4, batch=2)
+    asked: list[int] = []
+    tracer.on_batch = lambda: asked.append(tracer.buffered)
     req = _request((b"traceparent", format_traceparent(TRACE, PARENT, 1)))
-    for _ in range(5):
+    for _ in range(7):
         span = tracer.begin(req, [])
         assert span is not None
         tracer.end(span, 200)
-    assert (tracer.buffered, tracer.dropped) == (2, 3)
+    assert asked == [2]
+    assert (tracer.buffered, tracer.dropped) == (4, 3)
+
+
+def test_strings_from_the_request_are_escaped_in_the_export() -> None:
+    tracer = Tracer(SPAN_KIND_CLIENT)
+    req = Request("GET", '/q?x="a\\b"\u00e9', "1.1", ((b"traceparent", format_traceparent(TRACE, PARENT, 1)),),
+                  Framing.NONE, None, True, False)  # fmt: skip
+    span = tracer.begin(req, [])
+    assert span is not None
+    tracer.end(span, None, (("authority", 'we"ird'),), error="reset by \"peer\"")
+    (out,) = json.loads(export_request(tracer.take(1), []))["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    attributes = {a["key"]: a["value"] for a in out["attributes"]}
+    assert attributes["url.path"] == {"stringValue": req.target}
+    assert attributes["meshfleet.authority"] == {"stringValue": 'we"ird'}
+    assert out["status"]["message"] == 'reset by "peer"'
 
 
 def test_the_export_request_is_otlp_json() -> None:
@@ -94,7 +116,7 @@ def test_the_export_request_is_otlp_json() -> None:
     assert failed is not None
     tracer.end(ok, 200)
     tracer.end(failed, 504, error="request timeout")
-    body = export_request(tracer.take(10), [("service.name", "web.shop")])
+    body = json.loads(export_request(tracer.take(10), [("service.name", "web.shop")]))
     (resource_spans,) = body["resourceSpans"]
     assert resource_spans["resource"]["attributes"] == [{"key": "service.name", "value": {"stringValue": "web.shop"}}]
     first, second = resource_spans["scopeSpans"][0]["spans"]
