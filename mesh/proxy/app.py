@@ -21,7 +21,7 @@ from .detect import (
     client_hello_sni,
     detect,
 )
-from .errors import ProxyError, TransportHeaderError, UpstreamError
+from .errors import NoEndpoints, ProxyError, TransportHeaderError, UpstreamError
 from .http1 import Request
 from .http_server import (
     PROXY_ERROR_HEADER,
@@ -403,6 +403,18 @@ class ProxyApp:
         header, _ = decoded
         peer = writer.get_extra_info("peername")
         peer_ip = str(peer[0]) if peer else None
+        if header.name or self.settings.mode == "gateway":
+            # Only a gateway forwards to a named service, and a gateway has nothing else to offer.
+            if self.settings.mode != "gateway" or not header.name:
+                reason = "not_a_gateway" if header.name else "no_gateway_target"
+                self.metrics.count("inbound_connections_refused", (("reason", reason),))
+                await close_writer(writer)
+                return
+            if not self._admit_connection(header.port, client_id, peer_ip, "opaque"):
+                await close_writer(writer)
+                return
+            await self._gateway_stream(reader, writer, tracked, client_id, header.protocol, header.name)
+            return
         if not self._admit_connection(header.port, client_id, peer_ip, header.protocol):
             await close_writer(writer)
             return
@@ -460,6 +472,45 @@ class ProxyApp:
                 await self._serve(reader, writer, count, tracked, handle, "inbound")
             else:
                 await self._opaque_to(reader, writer, count, DialTarget(app_host, port, None), self.in_pool, "inbound")
+        finally:
+            self.metrics.tcp_closed(token)
+
+    async def _gateway_stream(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        tracked: _Tracked,
+        client_id: str | None,
+        protocol: str,
+        target: str,
+    ) -> None:
+        """Another cluster's proxy, through this gateway, to ``target`` in this cluster: mTLS again on the way out."""
+        count = ByteCount()
+        token = self.metrics.tcp_opened(self._conn_labels("inbound", "src", client_id, "not_provided_by_remote"), count)
+        try:
+            if protocol == "http1":
+
+                async def handle(request: Request, body: RequestBody) -> OutgoingResponse:
+                    started = time.monotonic()
+                    try:
+                        return await self.outbound.forward_named(request, body, target)
+                    except UpstreamError as e:
+                        labels = self.outbound.labels(self.outbound.services.get(target), target, None, None)
+                        return self._failed(labels, e, started)
+
+                await self._serve(reader, writer, count, tracked, handle, "inbound")
+                return
+            state = await self.outbound.resolve_named(target)
+            try:
+                if state is None:
+                    raise NoEndpoints(target)
+                ep = state.pick()
+            except UpstreamError:
+                log.info("gateway: no endpoint for %s; connection closed", target)
+                await close_writer(writer)
+                return
+            dial = DialTarget(ep.host, ep.proxy_port or ep.port, ep.identity, ep.port, "opaque", ep.remote or "")
+            await self._opaque_to(reader, writer, count, dial, self.out_pool, "outbound")
         finally:
             self.metrics.tcp_closed(token)
 
@@ -546,7 +597,7 @@ class ProxyApp:
             except UpstreamError:
                 await close_writer(writer)
                 return
-            target = DialTarget(ep.host, ep.proxy_port or ep.port, ep.identity, ep.port, "opaque")
+            target = DialTarget(ep.host, ep.proxy_port or ep.port, ep.identity, ep.port, "opaque", ep.remote or "")
         await self._opaque_to(reader, writer, count, target, self.out_pool, "outbound")
 
     # -- admin -------------------------------------------------------------------------

@@ -269,6 +269,27 @@ class OutboundRouter:
             log.info("no answer about %s within %.1fs; forwarding unresolved", pending[0].target, limit)
         return self.route(request, original_dst)
 
+    async def resolve_named(self, target: str) -> ServiceState | None:
+        """The state of ``target`` (``host:port``), given up to ``resolve_wait`` to resolve; None if unknown."""
+        state = self.service(target)
+        wait = getattr(self._resolver, "wait_resolved", None)
+        if state.resolution is None and not state.answered and wait is not None and self.resolve_wait > 0:
+            try:
+                async with asyncio.timeout(self.resolve_wait):
+                    await wait(target)
+            except TimeoutError:
+                pass
+        return state if state.resolution is not None else None
+
+    async def forward_named(self, request: Request, body: RequestBody, target: str) -> OutgoingResponse:
+        """A gateway's forwarding: to ``target``, named by the peer's transport header, not by the Host header."""
+        state = await self.resolve_named(target)
+        if state is None:
+            await body.drain()
+            raise NoEndpoints(f"{target} is not a service this gateway knows")
+        assert state.resolution is not None
+        return await self._forward(request, body, state, state.resolution, target, time.monotonic(), None)
+
     def labels(self, state: ServiceState | None, authority: str, server_id: str | None, ep: Endpoint | None) -> Labels:
         config = state.config if state else None
         key = (authority, server_id, ep, state.target if state else "")
@@ -473,6 +494,7 @@ class OutboundRouter:
                 identity=ep.identity,
                 announce_port=ep.port,
                 protocol="http1",
+                remote=ep.remote or "",
             )
         for fresh in (False, True):
             conn = await (

@@ -72,7 +72,7 @@ EMPTY_TABLE = ServiceTable((), {})
 def _parse_endpoint(raw: object, where: str) -> Endpoint:
     if not isinstance(raw, Mapping):
         raise ResolverConfigError(f"{where}: expected a mapping")
-    unknown = set(raw) - {"address", "identity", "weight", "proxy_port", "labels"}
+    unknown = set(raw) - {"address", "identity", "weight", "proxy_port", "labels", "remote"}
     if unknown:
         raise ResolverConfigError(f"{where}: unknown keys {sorted(unknown)}")
     address = raw.get("address")
@@ -92,7 +92,12 @@ def _parse_endpoint(raw: object, where: str) -> Endpoint:
     if not isinstance(labels_raw, Mapping):
         raise ResolverConfigError(f"{where}.labels: expected a mapping")
     labels = tuple(sorted((str(k), str(v)) for k, v in labels_raw.items()))
-    return Endpoint(host, port, identity, float(weight), proxy_port, labels)
+    remote = raw.get("remote")
+    if remote is not None:
+        if not isinstance(remote, str) or not identity:
+            raise ResolverConfigError(f"{where}.remote: expected host:port, on an endpoint with an identity")
+        split_address(remote, f"{where}.remote")
+    return Endpoint(host, port, identity, float(weight), proxy_port, labels, remote)
 
 
 def parse_services(data: object, source: str, default_timeouts: Timeouts | None = None) -> ServiceTable:

@@ -30,12 +30,15 @@ class Endpoint:
     # ``port`` in the preface: for setups where nothing intercepts inbound traffic.
     proxy_port: int | None = None
     labels: tuple[tuple[str, str], ...] = ()
+    # Set when the endpoint is another cluster's gateway: the ``host:port`` of
+    # the service there that the gateway should forward to.
+    remote: str | None = None
     # Endpoints key the balancer, the breakers and the connection pool, so
     # they are hashed several times per request: hash the fields once.
     _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        fields = (self.host, self.port, self.identity, self.weight, self.proxy_port, self.labels)
+        fields = (self.host, self.port, self.identity, self.weight, self.proxy_port, self.labels, self.remote)
         object.__setattr__(self, "_hash", hash(fields))
 
     def __hash__(self) -> int:

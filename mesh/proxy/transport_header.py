@@ -11,24 +11,32 @@ detection for meshed traffic (and gateways can forward on it). One line::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .errors import TransportHeaderError
 
 MAGIC = b"MFP/1 "
-MAX_LEN = 64
+MAX_LEN = 320  # room for a 253-character DNS name and a port
 PROTOCOLS = frozenset({"http1", "opaque", "h2"})
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?:[0-9]{1,5}$")
 
 
 @dataclass(frozen=True, slots=True)
 class TransportHeader:
     protocol: str
     port: int
+    name: str = ""  # for a gateway: the service it should forward to
 
     def encode(self) -> bytes:
-        if self.protocol not in PROTOCOLS or not 0 < self.port <= 65535:
+        if self.protocol not in PROTOCOLS or not 0 < self.port <= 65535 or (self.name and not _valid(self.name)):
             raise TransportHeaderError(f"cannot encode {self!r}")
-        return MAGIC + f"{self.protocol} {self.port}".encode("ascii") + b"\r\n"
+        name = f" {self.name}" if self.name else ""
+        return MAGIC + f"{self.protocol} {self.port}{name}".encode("ascii") + b"\r\n"
+
+
+def _valid(name: str) -> bool:
+    return len(name) <= MAX_LEN - 32 and bool(_NAME.match(name)) and 0 < int(name.rsplit(":", 1)[1]) <= 65535
 
 
 def decode(buffer: bytes) -> tuple[TransportHeader, int] | None:
@@ -45,10 +53,13 @@ def decode(buffer: bytes) -> tuple[TransportHeader, int] | None:
     if not line.startswith(MAGIC):
         raise TransportHeaderError("connection preface has the wrong magic")
     parts = line[len(MAGIC) :].split(b" ")
-    if len(parts) != 2 or not parts[1].isdigit():
+    if len(parts) not in (2, 3) or not parts[1].isdigit():
         raise TransportHeaderError("connection preface is malformed")
     protocol = parts[0].decode("ascii", "replace")
     port = int(parts[1])
     if protocol not in PROTOCOLS or not 0 < port <= 65535:
         raise TransportHeaderError("connection preface names an unknown protocol or a bad port")
-    return TransportHeader(protocol, port), end + 2
+    name = parts[2].decode("ascii", "replace") if len(parts) == 3 else ""
+    if len(parts) == 3 and not _valid(name):
+        raise TransportHeaderError("connection preface names a malformed target")
+    return TransportHeader(protocol, port, name), end + 2

@@ -34,11 +34,12 @@ class DialTarget:
     identity: str | None  # expected peer identity; None means plaintext
     announce_port: int = 0  # the port named in the transport header (mTLS only)
     protocol: str = "http1"
+    remote: str = ""  # for a gateway: the service it forwards to, named in the transport header
     # The pool looks targets up on every request: hash the fields once.
     _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        fields = (self.host, self.port, self.identity, self.announce_port, self.protocol)
+        fields = (self.host, self.port, self.identity, self.announce_port, self.protocol, self.remote)
         object.__setattr__(self, "_hash", hash(fields))
 
     def __hash__(self) -> int:
@@ -357,7 +358,7 @@ class ConnectionPool:
                 raise PeerIdentityRefused(f"{target.host}:{target.port}: TLS handshake failed") from e
         conn = UpstreamConnection(target, reader, writer, self._on_close)
         if tls is not None:
-            conn.write(TransportHeader(target.protocol, target.announce_port).encode())
+            conn.write(TransportHeader(target.protocol, target.announce_port, target.remote).encode())
         self._on_open(conn)
         return conn
 
