@@ -36,7 +36,9 @@ def to_resolution(view: DestinationView, defaults: Timeouts) -> Resolution:
         retry=retry,
         opaque=c.opaque,
     )
-    endpoints = tuple(Endpoint(e.host, e.port, e.identity, e.weight, None, e.labels) for e in view.endpoints)
+    endpoints = tuple(
+        Endpoint(e.host, e.port, e.identity, e.weight, e.proxy_port, e.labels, e.remote) for e in view.endpoints
+    )
     return Resolution(view.authority, service, endpoints)
 
 

@@ -27,6 +27,10 @@ class EndpointView:
     weight: float = 1.0
     protocol: str = "unknown"  # unknown | http1 | opaque: a hint, so the client can skip detection
     labels: tuple[tuple[str, str], ...] = ()
+    # Another cluster's gateway standing in for a mirrored service: dial ``proxy_port``
+    # there, and name ``remote`` (the service's host:port in that cluster) in the preface.
+    proxy_port: int | None = None
+    remote: str | None = None
 
     @property
     def address(self) -> str:
@@ -66,6 +70,10 @@ def endpoint_to_wire(e: EndpointView) -> dict[str, Any]:
         out["identity"] = e.identity
     if e.labels:
         out["labels"] = dict(e.labels)
+    if e.proxy_port is not None:
+        out["proxyPort"] = e.proxy_port
+    if e.remote is not None:
+        out["remote"] = e.remote
     return out
 
 
@@ -78,6 +86,8 @@ def endpoint_from_wire(raw: Mapping[str, Any]) -> EndpointView:
         weight=float(raw.get("weight", 1.0)),
         protocol=str(raw.get("protocol", "unknown")),
         labels=tuple(sorted((str(k), str(v)) for k, v in dict(raw.get("labels") or {}).items())),
+        proxy_port=int(raw["proxyPort"]) if raw.get("proxyPort") is not None else None,
+        remote=str(raw["remote"]) if raw.get("remote") else None,
     )
 
 

@@ -10,7 +10,7 @@ weight spread over its endpoints. A pod IP resolves to that one pod.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mesh.destination_client import DestinationConfig, DestinationView, EndpointView, sort_endpoints
@@ -24,6 +24,12 @@ from mesh.policy import (
     parse_breaker_annotations,
 )
 from mesh.policy.errors import InvalidPolicyObject
+from mesh.wellknown import (
+    MIRROR_CLUSTER_LABEL,
+    MIRRORED_SERVICE_LABEL,
+    REMOTE_GATEWAY_IDENTITY_ANNOTATION,
+    REMOTE_SERVICE_ANNOTATION,
+)
 from mesh.wellknown import PROXY_CONTAINER as PROXY_CONTAINER  # re-exported
 
 from ._cluster import ClusterIndex, Key, Obj
@@ -145,6 +151,30 @@ def _ready_endpoints(
     return out
 
 
+def _through_gateway(svc: Obj, port: int, endpoints: list[EndpointView]) -> list[EndpointView]:
+    """A mirror's endpoints are the linked cluster's gateway: dial its port, ask it for the original.
+
+    A mirror without a readable original name or gateway identity has no
+    endpoints at all: sending its traffic in plaintext, or to a gateway
+    that cannot be verified, would be worse than failing it.
+    """
+    annotations = _annotations(svc)
+    original = annotations.get(REMOTE_SERVICE_ANNOTATION, "").strip().lower()
+    identity = annotations.get(REMOTE_GATEWAY_IDENTITY_ANNOTATION, "").strip()
+    if not original or not identity:
+        return []
+    cluster = str((_meta(svc).get("labels") or {}).get(MIRROR_CLUSTER_LABEL, ""))
+    return [
+        EndpointView(e.host, port, identity, e.weight, e.protocol, tuple(sorted((*e.labels, ("cluster", cluster)))),
+                     proxy_port=e.port, remote=f"{original}:{port}")
+        for e in endpoints
+    ]  # fmt: skip
+
+
+def _is_mirror(svc: Obj) -> bool:
+    return (_meta(svc).get("labels") or {}).get(MIRRORED_SERVICE_LABEL) == "true"
+
+
 def _is_opaque(obj: Obj, port: int) -> bool:
     return port in parse_ports(_annotations(obj).get(OPAQUE_PORTS_ANNOTATION, ""))
 
@@ -164,6 +194,8 @@ def _service_view(
     rule = routes.catch_all() if routes else None
     if rule is None:
         endpoints = _ready_endpoints(key, port_spec, index, settings, opaque)
+        if _is_mirror(svc):
+            endpoints = _through_gateway(svc, port, endpoints)
     else:
         merged: dict[str, EndpointView] = {}
         for backend in rule.backends:
@@ -173,12 +205,14 @@ def _service_view(
             if bsvc is None or bport is None or backend.weight <= 0:
                 continue
             eps = _ready_endpoints(bkey, bport, index, settings, opaque)
+            if _is_mirror(bsvc):  # a split may send a share to another cluster, through its gateway
+                eps = _through_gateway(bsvc, backend.port, eps)
             share = backend.weight / len(eps) if eps else 0.0
             for e in eps:
                 labels = tuple(sorted((*e.labels, ("backend", f"{backend.namespace}/{backend.service}"))))
                 prior = merged.get(e.address)
                 weight = share + (prior.weight if prior else 0.0)
-                merged[e.address] = EndpointView(e.host, e.port, e.identity, weight, e.protocol, labels)
+                merged[e.address] = replace(e, weight=weight, labels=labels)
         endpoints = list(merged.values())
     try:
         breaker = parse_breaker_annotations(_annotations(svc), f"Service {ns}/{name}")

@@ -137,6 +137,74 @@ def test_weighted_backends_spread_each_share_over_its_endpoints() -> None:
     assert v.config.route == "shop/split"
 
 
+GATEWAY_ID = identity_of("gateway", "meshfleet")
+
+
+def mirror(name: str, cluster: str, ip: str, **annotations: str) -> dict[str, Any]:
+    """A mirror Service as the multicluster mirror writes it for ``name`` of ``cluster``."""
+    svc = service(f"{name}-{cluster}", ip=ip, **annotations)
+    svc["metadata"]["labels"] = {
+        "multicluster.meshfleet.io/mirrored-service": "true",
+        "multicluster.meshfleet.io/cluster-name": cluster,
+    }
+    return svc
+
+
+def gateway_slice(name: str, gateway_ips: list[str]) -> dict[str, Any]:
+    return endpoint_slice(name, [(ip, None, True) for ip in gateway_ips], port=4143) | {
+        "ports": [{"name": "p8080", "port": 4143, "protocol": "TCP"}]
+    }
+
+
+MIRROR_NOTES = {
+    "multicluster.meshfleet.io/remote-svc-fq-name": "api.shop.svc.cluster.local",
+    "multicluster.meshfleet.io/remote-gateway-identity": GATEWAY_ID,
+}
+
+
+def test_a_mirrored_service_resolves_to_the_linked_clusters_gateway() -> None:
+    idx = index(mirror("api", "west", "10.96.0.30", **MIRROR_NOTES), gateway_slice("api-west", ["10.101.0.7"]))
+    v = destination_view("api-west.shop.svc.cluster.local:8080", idx, SETTINGS)
+    assert v is not None
+    (ep,) = v.endpoints
+    # Dial the gateway's port, prove the gateway's identity, and ask it for the original service.
+    assert (ep.host, ep.port, ep.proxy_port) == ("10.101.0.7", 8080, 4143)
+    assert ep.identity == GATEWAY_ID
+    assert ep.remote == "api.shop.svc.cluster.local:8080"
+    assert dict(ep.labels)["cluster"] == "west"
+    assert view_from_wire(view_to_wire(v)) == v
+
+
+def test_a_mirror_without_its_gateway_identity_gets_no_endpoints() -> None:
+    notes = {"multicluster.meshfleet.io/remote-svc-fq-name": "api.shop.svc.cluster.local"}
+    idx = index(mirror("api", "west", "10.96.0.30", **notes), gateway_slice("api-west", ["10.101.0.7"]))
+    v = destination_view("api-west.shop:8080", idx, SETTINGS)
+    assert v is not None
+    assert v.endpoints == ()
+
+
+def test_a_split_can_send_a_share_to_another_cluster() -> None:
+    route = {
+        "kind": "HTTPRoute",
+        "metadata": {"name": "failover", "namespace": "shop"},
+        "spec": {
+            "parentRefs": [{"name": "api", "port": 8080}],
+            "rules": [{"backendRefs": [{"name": "api", "weight": 80}, {"name": "api-west", "weight": 20}]}],
+        },
+    }
+    objs = (
+        *API,
+        mirror("api", "west", "10.96.0.30", **MIRROR_NOTES),
+        gateway_slice("api-west", ["10.101.0.7"]),
+    )
+    v = destination_view("api.shop:8080", index(*objs, policies=(route,)), SETTINGS)
+    assert v is not None
+    remote = [e for e in v.endpoints if e.remote is not None]
+    local = [e for e in v.endpoints if e.remote is None]
+    assert [(e.host, e.proxy_port, e.identity, e.weight) for e in remote] == [("10.101.0.7", 4143, GATEWAY_ID, 20.0)]
+    assert sum(e.weight for e in local) == 80.0
+
+
 def test_inbound_policy_follows_annotations_and_servers() -> None:
     ns = {
         "kind": "Namespace",
@@ -178,6 +246,8 @@ endpoints = st.builds(
     identity=st.sampled_from([None, "a.shop." + SUFFIX, "b.shop." + SUFFIX]),
     weight=st.sampled_from([1.0, 0.5, 90.0]),
     protocol=st.sampled_from(["unknown", "opaque"]),
+    proxy_port=st.sampled_from([None, 4143]),
+    remote=st.sampled_from([None, "api.shop.svc.cluster.local:8080"]),
 )
 
 
