@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mesh.manifests._links import EXPORT_LABEL
 from mesh.manifests._meta import TRUST_BUNDLE_CONFIGMAP, TRUST_BUNDLE_KEY, Obj
 from mesh.manifests._params import IMAGE_REPOSITORY
 
@@ -87,11 +88,12 @@ def _deployment(p: DemoParams, name: str, sa: str, pod_labels: dict[str, str], a
     }
 
 
-def _service(p: DemoParams, name: str, selector: dict[str, str]) -> Obj:
+def _service(p: DemoParams, name: str, selector: dict[str, str], exported: bool = False) -> Obj:
+    labels = {**_labels(name), EXPORT_LABEL: "true"} if exported else _labels(name)
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _meta(p, name, _labels(name)),
+        "metadata": _meta(p, name, labels),
         "spec": {"selector": selector,
                  "ports": [{"name": "http", "port": DEMO_PORT, "targetPort": DEMO_PORT, "protocol": "TCP"}]},
     }
@@ -120,7 +122,8 @@ def demo(p: DemoParams) -> list[Obj]:
         _service(p, "api", {"app": "api"}),
         _service(p, "api-v1", {"app": "api", "version": "v1"}),
         _service(p, "api-v2", {"app": "api", "version": "v2"}),
-        _service(p, "backend", {"app": "backend"}),
+        # Exported: a cluster that links to this one mirrors it as backend-<this cluster>.
+        _service(p, "backend", {"app": "backend"}, exported=True),
     ]
     if p.load_rps > 0:
         objects.append(_service_account(p, "loadgen"))
