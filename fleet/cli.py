@@ -28,6 +28,8 @@ _DELEGATED: dict[str, tuple[str, str, str]] = {
     "destination": ("mesh.control.destination", "destination_main", "a cluster's destination service (endpoints, "
                     "routes and policy for proxies)"),
     "injector": ("mesh.control.injector", "injector_main", "a cluster's proxy-injector admission webhook"),
+    "mirror": ("mesh.control.mirror", "main", "mirror a linked cluster's exported services behind its gateway "
+               "(watch runs one per link)"),
     "identity": ("mesh.control.identity", "serve", "run a cluster's identity service (certificates for proxies)"),
     "podlet": ("fleet.local.podlet.cli", "podlet_main", "the local fleet's node agent (started by local up)"),
     "demo-app": ("mesh.demo", "demo_main", "the demo HTTP service used by examples, tests and benchmarks"),

@@ -24,9 +24,10 @@ from fleet.config import Problem, load_fleet
 from fleet.errors import ConfigError, InvalidConfig, SourceError
 from fleet.kube.client import KubeClient
 from fleet.kube.errors import KubeError
-from fleet.kube.kubeconfig import load_access
+from fleet.kube.kubeconfig import default_kubeconfig_paths, load_access
 from fleet.reconcile.engine import FleetReconciler
 from fleet.reconcile.errors import RolloutStateError
+from fleet.reconcile.mirrors import MirrorSupervisor, kubeconfig_credentials
 from fleet.reconcile.model import ClusterState
 from fleet.reconcile.progress import ProgressDisplay
 from fleet.reconcile.rollout_state import RolloutStateFile, default_state_dir
@@ -150,7 +151,8 @@ def reconcile_main(argv: list[str]) -> int:
 def _watch_parser() -> argparse.ArgumentParser:
     p = _common(argparse.ArgumentParser(prog="meshfleet watch",
                                         description="Keep every cluster converged: poll Git, take webhooks, "
-                                                    "correct drift, serve status and metrics."))
+                                                    "correct drift, serve status and metrics, and mirror the "
+                                                    "services linked clusters export."))
     _engine_options(p)
     p.add_argument("--poll", type=float, default=DEFAULT_POLL_INTERVAL, help="seconds between fetches (default 30)")
     p.add_argument("--resync", type=float, default=15.0,
@@ -168,6 +170,7 @@ class _Watch:
         self.source = _source(args)
         self.engine = _engine(args, ProgressDisplay(sys.stderr))
         self.wake = asyncio.Event()
+        self.mirrors = MirrorSupervisor(kubeconfig_credentials(args.kubeconfig or default_kubeconfig_paths()))
 
     async def on_revision(self, snapshot: Snapshot) -> None:
         problems = self.engine.load(snapshot.tree, snapshot.revision, _commit_time(self.source, snapshot.revision))
@@ -175,6 +178,8 @@ class _Watch:
             _print_problems("watch", snapshot.revision, problems)
         else:
             print(f"meshfleet watch: revision {snapshot.revision[:12]} accepted", file=sys.stderr)
+            assert self.engine.current is not None
+            self.mirrors.update(self.engine.current.config)
         self.wake.set()
 
     def write_status(self) -> None:
@@ -217,6 +222,7 @@ async def watch(args: argparse.Namespace, stop: asyncio.Event, *, signals: bool 
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await w.mirrors.close()
         await w.engine.close()
         await server.close()
     return EXIT_OK

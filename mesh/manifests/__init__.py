@@ -29,6 +29,7 @@ from mesh.manifests._params import (
     ADMIN_PORTS,
     GATEWAY_PORT,
     IMAGE_REPOSITORY,
+    MESH_NAMESPACE,
     PROXY_ADMIN_PORT,
     ComponentResources,
     LinkTarget,
@@ -57,6 +58,7 @@ def mesh_objects(p: MeshParams) -> list[Obj]:
 
 
 __all__ = [
+    "MESH_NAMESPACE",
     "ADMIN_PORTS",
     "PROXY_ADMIN_PORT",
     "DEMO_NAMESPACE",

@@ -18,6 +18,7 @@ INJECTOR_PORT = 8443
 PROXY_INBOUND_PORT = 4143
 PROXY_OUTBOUND_PORT = 4140
 PROXY_ADMIN_PORT = 4191
+MESH_NAMESPACE = "meshfleet"  # where the control plane runs, unless a cluster says otherwise
 GATEWAY_PORT = 4143
 ADMIN_PORTS = {"identity": 9990, "destination": 9996, "injector": 9995}
 PROXY_UID = 2102
@@ -51,7 +52,7 @@ class MeshParams:
     cluster_name: str
     version: str
     trust_bundle_pem: bytes
-    namespace: str = "meshfleet"
+    namespace: str = MESH_NAMESPACE
     trust_domain: str = "cluster.local"
     replicas: int = 1
     ha: bool = False
