@@ -22,7 +22,6 @@ from fleet.config import FleetConfig
 from mesh.control.identity import ApiCredentials, load_kubeconfig
 from mesh.control.identity.errors import ConfigError as KubeconfigUnusable
 from mesh.control.mirror import run_until
-from mesh.manifests import MESH_NAMESPACE
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +36,7 @@ class LinkEnds:
     target: str
     cluster_context: str
     target_context: str
+    mesh_namespace: str  # where the cluster's Link objects live
 
 
 def links_of(config: FleetConfig) -> dict[tuple[str, str], LinkEnds]:
@@ -45,8 +45,9 @@ def links_of(config: FleetConfig) -> dict[tuple[str, str], LinkEnds]:
     for name in config.cluster_names:
         cluster = config.cluster(name)
         for target in cluster.links:
+            target_context = config.cluster(target).kubeconfig_context
             out[(name, target)] = LinkEnds(
-                name, target, cluster.kubeconfig_context, config.cluster(target).kubeconfig_context
+                name, target, cluster.kubeconfig_context, target_context, config.mesh.namespace
             )
     return out
 
@@ -76,12 +77,10 @@ class MirrorSupervisor:
         credentials: Credentials,
         runner: Runner = run_until,
         *,
-        mesh_namespace: str = MESH_NAMESPACE,
         restart_delay: float = RESTART_DELAY,
     ) -> None:
         self._credentials = credentials
         self._runner = runner
-        self._namespace = mesh_namespace
         self._restart_delay = restart_delay
         self._running: dict[tuple[str, str], tuple[LinkEnds, asyncio.Task[None]]] = {}
 
@@ -109,12 +108,17 @@ class MirrorSupervisor:
             try:
                 local = self._credentials(ends.cluster_context)
                 remote = self._credentials(ends.target_context)
-                await self._runner(local, remote, ends.target, self._namespace, forever)
+                await self._runner(local, remote, ends.target, ends.mesh_namespace, forever)
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # a mirror must not take the fleet manager down; it is retried
-                log.warning("mirror of %s in %s failed: %s; retrying in %.0fs", ends.target, ends.cluster, e,
-                            self._restart_delay)
+                log.warning(
+                    "mirror of %s in %s failed: %s; retrying in %.0fs",
+                    ends.target,
+                    ends.cluster,
+                    e,
+                    self._restart_delay,
+                )
             await asyncio.sleep(self._restart_delay)
 
     async def close(self) -> None:

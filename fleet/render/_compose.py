@@ -49,6 +49,7 @@ def mesh_params(config: FleetConfig, cluster: ClusterConfig) -> MeshParams:
         service_cidr=str(cluster.network.service_cidr),
         gateway_address=cluster.network.gateway_address,
         links=tuple(_target(config.cluster(name)) for name in cluster.links),
+        linked_from=any(cluster.name in config.cluster(other).links for other in config.cluster_names),
     )
 
 

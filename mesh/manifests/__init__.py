@@ -47,13 +47,17 @@ def control_plane(p: MeshParams) -> list[Obj]:
 
 
 def mesh_objects(p: MeshParams) -> list[Obj]:
-    """Every object of one cluster's mesh: the gateway and links only when the cluster links to others."""
+    """Every object of one cluster's mesh.
+
+    The gateway only where another cluster links to this one (it receives
+    their traffic); a Link per cluster this one links to (its mirror reads them).
+    """
     objects = [namespace(p), *crds(p), *rbac(p), proxy_config(p), trust_bundle(p), *control_plane(p), webhook(p)]
-    if p.links:
+    if p.linked_from:
         objects += gateway(p)
         if p.ha:
-                objects.append(disruption_budget(p, "gateway"))
-        objects += [link(p, target) for target in p.links]
+            objects.append(disruption_budget(p, "gateway"))
+    objects += [link(p, target) for target in p.links]
     return objects
 
 

@@ -63,6 +63,7 @@ class MeshParams:
     service_cidr: str = ""
     gateway_address: str | None = None
     links: tuple[LinkTarget, ...] = ()
+    linked_from: bool = False  # another cluster mirrors this one's services: it needs a gateway
 
     def __post_init__(self) -> None:
         if not self.trust_bundle_pem.strip():

@@ -119,9 +119,10 @@ def test_links_of_a_fleet_without_links_is_empty(tmp_path: Path) -> None:
 @pytest.mark.parametrize("links", [{"east": ["west"]}])
 def test_link_ends_name_both_contexts(tmp_path: Path, links: dict[str, list[str]]) -> None:
     (ends,) = links_of(fleet(tmp_path, links)).values()
-    assert (ends.cluster, ends.target, ends.cluster_context, ends.target_context) == (
+    assert (ends.cluster, ends.target, ends.cluster_context, ends.target_context, ends.mesh_namespace) == (
         "east",
         "west",
         "meshfleet-east",
         "meshfleet-west",
+        "meshfleet",
     )

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from render_support import REVISION, example_fleet
+import yaml
+from render_support import NOW, REVISION, example_fleet
 
 from fleet.apply.plan import (
     CLUSTER_LABEL,
@@ -20,7 +21,7 @@ from fleet.apply.plan import (
     content_hash,
     ordered,
 )
-from fleet.config import FleetConfig, Settings
+from fleet.config import DirectoryTree, FleetConfig, Settings, load_fleet
 from fleet.render import render_cluster, render_fleet, to_yaml_stream
 
 Obj = dict[str, Any]
@@ -101,6 +102,23 @@ def test_gateway_and_links_only_for_linked_clusters(config: FleetConfig) -> None
     assert link["spec"]["targetClusterName"] == "west"
     assert link["spec"]["podCIDR"] == str(west.network.pod_cidr)
     assert link["spec"]["serviceCIDR"] == str(west.network.service_cidr)
+
+
+def test_the_gateway_goes_where_traffic_arrives_and_the_link_where_it_leaves(tmp_path: Path) -> None:
+    root = tmp_path / "one-way"
+    example_fleet(root)
+    for name, links in (("east", ["west"]), ("west", [])):
+        path = root / "clusters" / f"{name}.yaml"
+        doc = yaml.safe_load(path.read_text())
+        doc["spec"]["links"] = links
+        path.write_text(yaml.safe_dump(doc))
+    one_way = load_fleet(DirectoryTree(root), now=NOW)
+    east, west = render_cluster(one_way, "east", REVISION), render_cluster(one_way, "west", REVISION)
+    # East mirrors west's services: east holds the Link, west the gateway east's proxies dial.
+    assert "gateway" not in _by_kind(east, "Deployment")
+    assert list(_by_kind(east, "Link")) == ["west"]
+    assert "gateway" in _by_kind(west, "Deployment")
+    assert not _by_kind(west, "Link")
 
 
 def test_trust_bundle_and_webhook_ca_are_the_committed_anchors(config: FleetConfig) -> None:
