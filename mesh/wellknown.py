@@ -5,6 +5,9 @@ may import it."""
 PROXY_CONTAINER = "meshfleet-proxy"
 """The sidecar's container name in an injected pod (a native sidecar: an init container)."""
 
+EXPORT_LABEL = "multicluster.meshfleet.io/exported"
+"""On a Service: "true" exports it to the clusters that link to this one (the default Link selector)."""
+
 MIRRORED_SERVICE_LABEL = "multicluster.meshfleet.io/mirrored-service"
 """On a Service the multicluster mirror keeps for an exported service of a linked cluster ("true")."""
 

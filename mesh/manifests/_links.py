@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from mesh import wellknown
 from mesh.manifests._crds import MULTICLUSTER_GROUP, VERSION
 from mesh.manifests._meta import Obj, metadata
 from mesh.manifests._params import LinkTarget, MeshParams
 
-EXPORT_LABEL = "multicluster.meshfleet.io/exported"
+EXPORT_LABEL = wellknown.EXPORT_LABEL
 
 
 def link(p: MeshParams, target: LinkTarget) -> Obj:

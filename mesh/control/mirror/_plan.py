@@ -21,22 +21,29 @@ from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mesh.wellknown import (
+    MIRROR_CLUSTER_LABEL,
+    MIRRORED_SERVICE_LABEL,
+    REMOTE_GATEWAY_IDENTITY_ANNOTATION,
+    REMOTE_SERVICE_ANNOTATION,
+)
+
 from ._spec import LinkSpec
 
 Obj = dict[str, Any]
 Key = tuple[str, str]  # (namespace, name)
 Kind = Literal["Service", "EndpointSlice"]
 
-MIRRORED_LABEL = "multicluster.meshfleet.io/mirrored-service"
-CLUSTER_LABEL = "multicluster.meshfleet.io/cluster-name"
+MIRRORED_LABEL = MIRRORED_SERVICE_LABEL
+CLUSTER_LABEL = MIRROR_CLUSTER_LABEL
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "meshfleet-mirror"
 SLICE_MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
 SLICE_MANAGED_BY = "mirror.multicluster.meshfleet.io"
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 CREATED_BY_LABEL = "multicluster.meshfleet.io/created-by-mirror"
-REMOTE_NAME_ANNOTATION = "multicluster.meshfleet.io/remote-svc-fq-name"
-GATEWAY_IDENTITY_ANNOTATION = "multicluster.meshfleet.io/remote-gateway-identity"
+REMOTE_NAME_ANNOTATION = REMOTE_SERVICE_ANNOTATION
+GATEWAY_IDENTITY_ANNOTATION = REMOTE_GATEWAY_IDENTITY_ANNOTATION
 GATEWAY_SERVICE = "gateway"
 
 

@@ -16,9 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mesh import wellknown
+
 from .errors import InvalidLink
 
-EXPORT_LABEL = "multicluster.meshfleet.io/exported"
+EXPORT_LABEL = wellknown.EXPORT_LABEL
 LINK_API_VERSION = "multicluster.meshfleet.io/v1alpha1"
 
 # A DNS label (RFC 1123): the target cluster's name ends every mirror's name.
