@@ -1,0 +1,232 @@
+"""Two linked local clusters: a meshed pod in one calls a service exported by the other.
+
+The fleet repository names two clusters, ``e2e-a`` linking to ``e2e-b``, both
+with the demo namespace (whose ``backend`` Service is exported). ``meshfleet
+watch`` reconciles both and runs the mirror for the link; a caller in A then
+reaches ``backend-e2e-b`` and is answered by a backend pod of B, through B's
+gateway, with mutual TLS on both legs.
+
+Needs the first two clusters of the session's fleet (alpha and beta).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pygit2
+import pytest
+import yaml
+
+from fleet.local.podlet.agent import default_node_name
+from fleet.local.podlet.records import cleanup_node
+from fleet.reconcile.cli import parse_watch_args, watch
+from mesh.manifests import DEMO_NAMESPACE
+from tests.integration.test_mesh_e2e import (
+    MESH_NS,
+    Mesh,
+    _get_json,
+    _metrics,
+    _pods,
+    _ready_pods,
+    _remove_mesh,
+    _sum,
+    identity,
+    none_terminating,
+    wait_for,
+)
+from tests.integration.test_podlet import Podlets, _node_ready
+
+pytestmark = [pytest.mark.cluster, pytest.mark.root, pytest.mark.netns, pytest.mark.slow]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+NS = DEMO_NAMESPACE
+GATEWAY = identity("gateway", MESH_NS)
+MIRROR = "backend-e2e-b"
+
+
+def _fleet_repo(root: Path, members: dict[str, tuple[str, int]], keystore: Path) -> None:
+    """``members``: cluster name -> (kubeconfig context, index in the local fleet); e2e-a links to e2e-b."""
+    root.mkdir()
+    fleet = yaml.safe_load((REPO_ROOT / "fleet.yaml").read_text())
+    fleet["spec"]["rollout"] = {"waves": [sorted(members)], "waveTimeout": "6m"}
+    fleet["spec"]["defaults"]["demo"] = True
+    (root / "fleet.yaml").write_text(yaml.safe_dump(fleet))
+    (root / "clusters").mkdir()
+    for name, (context, index) in members.items():
+        spec: dict[str, Any] = {
+            "kubeconfigContext": context,
+            "network": {"podCIDR": f"10.{100 + index}.0.0/16", "serviceCIDR": f"10.{200 + index}.0.0/16"},
+        }
+        if name == "e2e-a":
+            spec["links"] = ["e2e-b"]
+        (root / "clusters" / f"{name}.yaml").write_text(yaml.safe_dump(
+            {"apiVersion": "meshfleet.io/v1alpha1", "kind": "Cluster", "metadata": {"name": name}, "spec": spec}))
+    (root / "trust-anchors").mkdir()
+    shutil.copy(REPO_ROOT / "trust-anchors" / "README.md", root / "trust-anchors" / "README.md")
+    subprocess.run([sys.executable, "-m", "fleet.cli", "trust", "init", "--repo", str(root), "--keystore",
+                    str(keystore)], check=True, capture_output=True)
+    repo = pygit2.init_repository(str(root), initial_head="main")
+    repo.index.add_all()
+    repo.index.write()
+    sig = pygit2.Signature("Platform Team", "platform@example.com")
+    repo.create_commit("refs/heads/main", sig, sig, "two linked clusters", repo.index.write_tree(), [])
+
+
+class Watcher:
+    """``meshfleet watch`` in a thread of its own, stopped like SIGTERM would stop it."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.args = parse_watch_args(argv)
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.result: int | BaseException | None = None
+
+    def _run(self) -> None:
+        async def go() -> int:
+            self._stop = asyncio.Event()
+            self._ready.set()
+            return await watch(self.args, self._stop, signals=False)
+
+        try:
+            self.result = self._loop.run_until_complete(go())
+        except BaseException as e:  # reported by stop()
+            self.result = e
+        finally:
+            self._loop.close()
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait(10)
+
+    def stop(self) -> None:
+        if self._stop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(60)
+        if isinstance(self.result, BaseException):
+            raise self.result
+
+
+@dataclass
+class Linked:
+    a: Mesh
+    b: Mesh
+
+
+async def _demo_ready(m: Mesh) -> None:
+    async with m.kube() as kube:
+        for sel in ("app=web", "app=backend"):
+            await wait_for(f"{sel} Ready in {m.cluster}", lambda sel=sel: _ready_pods(kube, sel, 1), 300)
+
+
+@pytest.fixture(scope="module")
+def linked(local_fleet: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Linked]:
+    from fleet.local.state import FleetState
+
+    tmp = tmp_path_factory.mktemp("multicluster")
+    state = FleetState.load(local_fleet.state_dir)
+    names = sorted(local_fleet.clusters, key=lambda c: state.clusters[c].index)
+    if len(names) < 2:
+        pytest.skip("needs two local clusters (MESHFLEET_TEST_CLUSTERS)")
+    a_name, b_name = names[:2]
+    podlets = Podlets(local_fleet.state_dir)
+    a, b = Mesh(podlets, a_name), Mesh(podlets, b_name)
+    watcher: Watcher | None = None
+    try:
+        for m in (a, b):
+            podlets.start(m.cluster)
+
+        async def settled(m: Mesh) -> None:
+            async with m.kube() as kube:
+                await wait_for("the node Ready", lambda: _node_ready(kube, default_node_name(m.cluster)), 90)
+                await wait_for("no namespace left Terminating", lambda: none_terminating(kube), 120)
+
+        for m in (a, b):
+            m.run(settled(m))
+        members = {"e2e-a": (f"meshfleet-{a_name}", state.clusters[a_name].index),
+                   "e2e-b": (f"meshfleet-{b_name}", state.clusters[b_name].index)}
+        _fleet_repo(tmp / "repo", members, tmp / "keystore")
+        watcher = Watcher(["--repo", str(tmp / "repo"), "--kubeconfig", str(local_fleet.kubeconfig),
+                           "--cache", str(tmp / "cache"), "--keystore", str(tmp / "keystore"),
+                           "--state-dir", str(tmp / "state"), "--listen", "127.0.0.1:0", "--resync", "5"])
+        watcher.start()
+        for m in (a, b):
+            m.run(_demo_ready(m))
+        yield Linked(a, b)
+    finally:
+        try:
+            if watcher is not None:
+                watcher.stop()  # first: it would put back what the teardown removes
+        finally:
+            for m in (a, b):
+                with contextlib.suppress(Exception):
+                    m.run(_remove_mesh(m))
+            for m in (a, b):
+                podlets.stop(m.cluster)
+                cleanup_node(podlets.node_dir(m.cluster))
+
+
+async def _caller(m: Mesh, url: str) -> str:
+    """A meshed demo-app in the demo namespace of ``m`` that calls ``url``; its pod IP once Ready."""
+    async with m.kube() as kube:
+        web = await kube.get(f"/apis/apps/v1/namespaces/{NS}/deployments/web")
+        caller = copy.deepcopy(web)
+        caller["metadata"] = {"name": "caller", "namespace": NS, "labels": {"app": "caller"}}
+        caller["spec"]["selector"] = {"matchLabels": {"app": "caller"}}
+        template = caller["spec"]["template"]
+        template["metadata"] = {"labels": {"app": "caller"}}
+        container = template["spec"]["containers"][0]
+        container["args"] = [a for a in container["args"] if not a.startswith(("--downstream=", "--name="))]
+        container["args"] += ["--name=caller", f"--downstream={url}"]
+        caller.pop("status", None)
+        await kube.create(f"/apis/apps/v1/namespaces/{NS}/deployments", caller)
+        pods = await wait_for("the caller Ready", lambda: _ready_pods(kube, "app=caller", 1), 180)
+        return str(pods[0]["status"]["podIP"])
+
+
+def test_a_service_exported_by_one_cluster_answers_callers_in_the_linked_one(linked: Linked) -> None:
+    async def check() -> None:
+        async with linked.a.kube() as kube_a:
+
+            async def mirrored() -> bool:
+                svc = await kube_a.get(f"/api/v1/namespaces/{NS}/services/{MIRROR}")
+                slices = await kube_a.get(f"/apis/discovery.k8s.io/v1/namespaces/{NS}/endpointslices"
+                                          f"?labelSelector=kubernetes.io/service-name%3D{MIRROR}")
+                return bool(svc) and any(s.get("endpoints") for s in slices.get("items", []))
+
+            await wait_for("the mirror of e2e-b's backend in e2e-a", mirrored, 120)
+        caller = await _caller(linked.a, f"http://{MIRROR}.{NS}.svc.cluster.local:8080/")
+        async with linked.b.kube() as kube_b:
+            b_backends = {p["metadata"]["name"]: p["status"]["podIP"] for p in await _pods(kube_b, "app=backend")}
+        async with aiohttp.ClientSession() as s:
+
+            async def answered() -> Any:
+                status, body = await _get_json(s, f"http://{caller}:8080/")
+                return body if status == 200 else None
+
+            body = await wait_for("the caller answered through the gateway", answered, 90)
+            for _ in range(9):
+                status, body = await _get_json(s, f"http://{caller}:8080/")
+                assert status == 200, body
+        (downstream,) = body["downstream"]
+        assert downstream["service"] == "backend"
+        assert downstream["host"] in b_backends, (downstream, b_backends)  # answered in the other cluster
+        caller_metrics = await _metrics(caller)
+        assert _sum(caller_metrics, "response_total", direction="outbound", tls="true", server_id=GATEWAY,
+                    status_code="200") >= 10
+        backend_metrics = await _metrics(b_backends[downstream["host"]])
+        assert _sum(backend_metrics, "response_total", direction="inbound", tls="true", client_id=GATEWAY) >= 1
+
+    linked.a.run(check())
