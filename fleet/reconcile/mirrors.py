@@ -3,10 +3,11 @@
 A mirror needs credentials for both ends of a link. The fleet manager
 already holds every cluster's, so ``meshfleet watch`` runs the mirrors
 itself instead of copying one cluster's credentials into another. The set
-of links follows the loaded revision: a new link starts its mirror, a
-removed one stops it (its mirror objects stay until the Link object is
-pruned from the cluster, which the mirror of a live link would clean up;
-see docs/multicluster.md). A mirror that fails is restarted after a pause.
+of links follows the loaded revision: a new link starts its mirror. A
+removed link's mirror keeps running for a while (``linger``): the reconcile
+of the same revision prunes the Link object, and the mirror, seeing its Link
+deleted, removes the mirror Services it made before it is stopped. A mirror
+that fails is restarted after a pause.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from mesh.control.mirror import run_until
 log = logging.getLogger(__name__)
 
 RESTART_DELAY = 5.0
+LINGER = 120.0  # long enough for a rollout to reach the cluster and prune the Link
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +80,15 @@ class MirrorSupervisor:
         runner: Runner = run_until,
         *,
         restart_delay: float = RESTART_DELAY,
+        linger: float = LINGER,
     ) -> None:
         self._credentials = credentials
         self._runner = runner
         self._restart_delay = restart_delay
+        self._linger = linger
         self._running: dict[tuple[str, str], tuple[LinkEnds, asyncio.Task[None]]] = {}
+        # Mirrors of links gone from the fleet, left to clean up after their Link until the timer stops them.
+        self._leaving: dict[tuple[str, str], tuple[LinkEnds, asyncio.Task[None], asyncio.TimerHandle]] = {}
 
     @property
     def links(self) -> Mapping[tuple[str, str], LinkEnds]:
@@ -93,14 +99,32 @@ class MirrorSupervisor:
         wanted = links_of(config)
         for key in list(self._running):
             ends, task = self._running[key]
-            if wanted.get(key) != ends:
+            if key not in wanted:
+                del self._running[key]
+                timer = asyncio.get_running_loop().call_later(self._linger, self._stop_leaving, key)
+                self._leaving[key] = (ends, task, timer)
+                log.info("link %s -> %s removed; its mirror stops in %.0fs", key[0], key[1], self._linger)
+            elif wanted[key] != ends:  # other contexts or namespace: a different mirror
                 task.cancel()
                 del self._running[key]
-                log.info("mirror of %s in %s stopped", key[1], key[0])
         for key, ends in wanted.items():
-            if key not in self._running:
-                self._running[key] = (ends, asyncio.create_task(self._keep(ends), name=f"mirror {key[0]}<-{key[1]}"))
-                log.info("mirror of %s in %s started", ends.target, ends.cluster)
+            if key in self._running:
+                continue
+            leaving = self._leaving.pop(key, None)
+            if leaving is not None:
+                leaving[2].cancel()
+                if leaving[0] == ends:  # the link is back before its mirror stopped: keep that one
+                    self._running[key] = leaving[:2]
+                    continue
+                leaving[1].cancel()
+            self._running[key] = (ends, asyncio.create_task(self._keep(ends), name=f"mirror {key[0]}<-{key[1]}"))
+            log.info("mirror of %s in %s started", ends.target, ends.cluster)
+
+    def _stop_leaving(self, key: tuple[str, str]) -> None:
+        leaving = self._leaving.pop(key, None)
+        if leaving is not None:
+            leaving[1].cancel()
+            log.info("mirror of %s in %s stopped", key[1], key[0])
 
     async def _keep(self, ends: LinkEnds) -> None:
         forever = asyncio.get_running_loop().create_future()  # cancelled with this task
@@ -123,7 +147,11 @@ class MirrorSupervisor:
 
     async def close(self) -> None:
         tasks = [task for _, task in self._running.values()]
+        for _, task, timer in self._leaving.values():
+            timer.cancel()
+            tasks.append(task)
         self._running.clear()
+        self._leaving.clear()
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -64,7 +64,7 @@ def creds(context: str) -> ApiCredentials:
 
 async def test_links_start_and_stop_mirrors_with_the_right_credentials(tmp_path: Path) -> None:
     runs = Runs()
-    supervisor = MirrorSupervisor(creds, runs)
+    supervisor = MirrorSupervisor(creds, runs, linger=0.2)
     try:
         supervisor.update(fleet(tmp_path / "a", {"east": ["west"], "west": ["east"]}))
         await asyncio.sleep(0.05)
@@ -76,11 +76,30 @@ async def test_links_start_and_stop_mirrors_with_the_right_credentials(tmp_path:
         supervisor.update(fleet(tmp_path / "b", {"east": ["west"], "north": ["west"]}))
         await asyncio.sleep(0.05)
         assert set(supervisor.links) == {("east", "west"), ("north", "west")}
+        # The removed link's mirror lingers, so it can clean up once its Link is pruned; then it stops.
+        assert runs.cancelled == []
+        await asyncio.sleep(0.3)
         assert runs.cancelled == ["east"]
         assert len(runs.started) == 3
     finally:
         await supervisor.close()
     assert sorted(runs.cancelled) == ["east", "west", "west"]
+
+
+async def test_a_link_back_before_its_mirror_stopped_keeps_that_mirror(tmp_path: Path) -> None:
+    runs = Runs()
+    supervisor = MirrorSupervisor(creds, runs, linger=0.2)
+    try:
+        supervisor.update(fleet(tmp_path / "a", {"east": ["west"]}))
+        await asyncio.sleep(0.05)
+        supervisor.update(fleet(tmp_path / "b", {}))
+        supervisor.update(fleet(tmp_path / "c", {"east": ["west"]}))
+        await asyncio.sleep(0.3)
+        assert len(runs.started) == 1  # never two mirrors of one link at once
+        assert runs.cancelled == []
+    finally:
+        await supervisor.close()
+    assert runs.cancelled == ["west"]
 
 
 async def test_a_failing_mirror_is_restarted_and_never_raises(tmp_path: Path) -> None:
