@@ -1,11 +1,13 @@
 """Trace propagation and spans for requests the proxy forwards (pure: no I/O).
 
 The proxy joins traces the application started; it never starts one itself.
-A request whose W3C ``traceparent`` header is valid and marked sampled gets a
-span of the proxy's own: the forwarded request carries a ``traceparent``
-naming that span as parent, so the next hop (the peer's proxy, then the
-application) nests under it.  Requests without a sampled context pass through
-untouched and cost nothing but a header lookup.
+A request whose trace context is valid and marked sampled gets a span of the
+proxy's own: the forwarded request names that span as parent, so the next
+hop (the peer's proxy, then the application) nests under it.  Contexts are
+read in the W3C ``traceparent`` header, else in B3 (the single ``b3`` header
+or the ``X-B3-*`` ones), and written back in the form they came in.
+Requests without a sampled context pass through untouched and cost nothing
+but the header lookups.
 
 Finished spans wait in a bounded buffer until the exporter takes them; when
 the collector cannot keep up, new spans are dropped and counted rather than
@@ -28,6 +30,12 @@ from .http1 import Request
 from .metrics import Labels
 
 TRACEPARENT = b"traceparent"
+B3 = b"b3"
+B3_TRACE_ID = b"x-b3-traceid"
+B3_SPAN_ID = b"x-b3-spanid"
+B3_PARENT_ID = b"x-b3-parentspanid"
+B3_SAMPLED = b"x-b3-sampled"
+B3_FLAGS = b"x-b3-flags"
 SAMPLED = 0x01
 
 SPAN_KIND_SERVER = 2  # OTLP's enumeration: inbound, as seen from the workload the proxy fronts
@@ -74,6 +82,54 @@ def parse_traceparent(value: bytes) -> TraceContext | None:
 
 def format_traceparent(trace_id: str, span_id: str, flags: int) -> bytes:
     return f"00-{trace_id}-{span_id}-{flags:02x}".encode()
+
+
+def _b3_id(value: bytes, lengths: tuple[int, ...]) -> str | None:
+    value = value.strip()
+    if len(value) not in lengths or not _HEX.issuperset(value) or not value.strip(b"0"):
+        return None
+    return value.decode()
+
+
+def parse_b3_single(value: bytes) -> tuple[TraceContext, str] | None:
+    """``{trace}-{span}[-{sampling}[-{parent}]]`` -> (context, the trace id as written), or None.
+
+    A 64-bit trace id is widened to 128 bits for export, as B3 allows; the
+    header going on keeps the form it came in. Sampling ``1`` or ``d``
+    (debug) count as sampled; a context without a sampling decision is not
+    continued, since the proxy never decides sampling itself.
+    """
+    parts = value.strip().split(b"-")
+    if len(parts) not in (3, 4):
+        return None
+    trace, span = _b3_id(parts[0], (16, 32)), _b3_id(parts[1], (16,))
+    if trace is None or span is None or parts[2] not in (b"0", b"1", b"d"):
+        return None
+    if len(parts) == 4 and _b3_id(parts[3], (16,)) is None:
+        return None
+    return TraceContext(trace.rjust(32, "0"), span, SAMPLED if parts[2] != b"0" else 0), trace
+
+
+def parse_b3_multi(request: Request) -> tuple[TraceContext, str] | None:
+    raw_trace, raw_span = request.header(B3_TRACE_ID), request.header(B3_SPAN_ID)
+    if raw_trace is None or raw_span is None:
+        return None
+    trace, span = _b3_id(raw_trace, (16, 32)), _b3_id(raw_span, (16,))
+    if trace is None or span is None:
+        return None
+    sampled = (request.header(B3_SAMPLED) or b"").strip().lower() in (b"1", b"true")
+    debug = (request.header(B3_FLAGS) or b"").strip() == b"1"
+    return TraceContext(trace.rjust(32, "0"), span, SAMPLED if sampled or debug else 0), trace
+
+
+def _replace(headers: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> bool:
+    """Set every ``name`` header (any case) to ``value``; whether there was one."""
+    found = False
+    for i, (key, _) in enumerate(headers):
+        if key.lower() == name:
+            headers[i] = (key, value)
+            found = True
+    return found
 
 
 _random = random.Random()  # span ids need to be unique, not secret: no system call per span
@@ -130,18 +186,31 @@ class Tracer:
         self._buffer: list[Span] = []
 
     def begin(self, request: Request, headers: list[tuple[bytes, bytes]]) -> OpenSpan | None:
-        """A span for ``request`` if it carries a sampled context; rewrites its ``traceparent`` in ``headers``."""
+        """A span for ``request`` if it carries a sampled context; names it as the parent in ``headers``."""
         raw = request.header(TRACEPARENT)
-        if raw is None:
+        if raw is not None:
+            context = parse_traceparent(raw)
+            if context is None or not context.flags & SAMPLED:
+                return None
+            span_id = self._ids()
+            _replace(headers, TRACEPARENT, format_traceparent(context.trace_id, span_id, context.flags))
+            return OpenSpan(context, span_id, self._clock_ns(), request.method, request.target)
+        return self._begin_b3(request, headers)
+
+    def _begin_b3(self, request: Request, headers: list[tuple[bytes, bytes]]) -> OpenSpan | None:
+        single = request.header(B3)
+        found = parse_b3_single(single) if single is not None else parse_b3_multi(request)
+        if found is None or not found[0].flags & SAMPLED:
             return None
-        context = parse_traceparent(raw)
-        if context is None or not context.flags & SAMPLED:
-            return None
+        context, written_trace = found
         span_id = self._ids()
-        forwarded = format_traceparent(context.trace_id, span_id, context.flags)
-        for i, (name, _) in enumerate(headers):
-            if name.lower() == TRACEPARENT:
-                headers[i] = (name, forwarded)
+        if single is not None:
+            sampling = single.strip().split(b"-")[2].decode()
+            _replace(headers, B3, f"{written_trace}-{span_id}-{sampling}-{context.parent_id}".encode())
+        else:
+            _replace(headers, B3_SPAN_ID, span_id.encode())
+            if not _replace(headers, B3_PARENT_ID, context.parent_id.encode()):
+                headers.append((b"X-B3-ParentSpanId", context.parent_id.encode()))
         return OpenSpan(context, span_id, self._clock_ns(), request.method, request.target)
 
     def end(self, span: OpenSpan, status: int | None, labels: Labels = (), error: str | None = None) -> None:

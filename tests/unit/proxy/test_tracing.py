@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 
@@ -100,7 +101,7 @@ def test_strings_from_the_request_are_escaped_in_the_export() -> None:
                   Framing.NONE, None, True, False)  # fmt: skip
     span = tracer.begin(req, [])
     assert span is not None
-    tracer.end(span, None, (("authority", 'we"ird'),), error="reset by \"peer\"")
+    tracer.end(span, None, (("authority", 'we"ird'),), error='reset by "peer"')
     (out,) = json.loads(export_request(tracer.take(1), []))["resourceSpans"][0]["scopeSpans"][0]["spans"]
     attributes = {a["key"]: a["value"] for a in out["attributes"]}
     assert attributes["url.path"] == {"stringValue": req.target}
@@ -128,3 +129,70 @@ def test_the_export_request_is_otlp_json() -> None:
     assert "status" not in first
     assert {"key": "http.response.status_code", "value": {"intValue": "200"}} in first["attributes"]
     assert second["status"] == {"code": 2, "message": "request timeout"}
+
+
+def _ids() -> Callable[[], str]:
+    return iter(["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"]).__next__
+
+
+B3_TRACE = "80f198ee56343ba8"
+
+
+@pytest.mark.parametrize("sampling", ["1", "d"])
+def test_a_sampled_b3_single_header_is_continued_in_its_own_form(sampling: str) -> None:
+    tracer = Tracer(SPAN_KIND_CLIENT, ids=_ids())
+    incoming = ((b"B3", f"{B3_TRACE}-{PARENT}-{sampling}".encode()),)
+    headers = list(incoming)
+    span = tracer.begin(_request(*incoming), headers)
+    assert span is not None
+    # 64-bit trace ids stay 64-bit on the wire and are widened for export.
+    assert headers == [(b"B3", f"{B3_TRACE}-aaaaaaaaaaaaaaaa-{sampling}-{PARENT}".encode())]
+    assert span.context.trace_id == "0" * 16 + B3_TRACE
+    assert span.context.parent_id == PARENT
+
+
+def test_b3_multi_headers_get_the_proxy_span_and_its_parent() -> None:
+    tracer = Tracer(SPAN_KIND_SERVER, ids=_ids())
+    incoming = ((b"X-B3-TraceId", TRACE.encode()), (b"X-B3-SpanId", PARENT.encode()), (b"X-B3-Sampled", b"1"))
+    headers = list(incoming)
+    span = tracer.begin(_request(*incoming), headers)
+    assert span is not None
+    assert dict(headers) == {
+        b"X-B3-TraceId": TRACE.encode(),
+        b"X-B3-SpanId": b"aaaaaaaaaaaaaaaa",
+        b"X-B3-Sampled": b"1",
+        b"X-B3-ParentSpanId": PARENT.encode(),
+    }
+    assert (span.context.trace_id, span.context.parent_id) == (TRACE, PARENT)
+    debug = ((b"x-b3-traceid", TRACE.encode()), (b"x-b3-spanid", PARENT.encode()), (b"x-b3-flags", b"1"))
+    assert tracer.begin(_request(*debug), list(debug)) is not None
+
+
+@pytest.mark.parametrize(
+    "incoming",
+    [
+        ((b"b3", f"{B3_TRACE}-{PARENT}-0".encode()),),  # not sampled
+        ((b"b3", b"0"),),  # only a sampling decision
+        ((b"b3", f"{B3_TRACE}-{PARENT}".encode()),),  # sampling deferred: not the proxy's to decide
+        ((b"b3", f"{'0' * 16}-{PARENT}-1".encode()),),  # all-zero trace id
+        ((b"X-B3-TraceId", TRACE.encode()), (b"X-B3-SpanId", PARENT.encode()), (b"X-B3-Sampled", b"0")),
+        ((b"X-B3-TraceId", TRACE.encode()), (b"X-B3-SpanId", b"xyz"), (b"X-B3-Sampled", b"1")),
+    ],
+)
+def test_b3_contexts_that_are_not_sampled_or_not_valid_pass_untouched(
+    incoming: tuple[tuple[bytes, bytes], ...],
+) -> None:
+    tracer = Tracer(SPAN_KIND_CLIENT)
+    headers = list(incoming)
+    assert tracer.begin(_request(*incoming), headers) is None
+    assert headers == list(incoming)
+
+
+def test_traceparent_wins_over_b3_when_both_come() -> None:
+    tracer = Tracer(SPAN_KIND_CLIENT, ids=_ids())
+    incoming = ((b"traceparent", format_traceparent(TRACE, PARENT, 1)), (b"b3", f"{B3_TRACE}-{PARENT}-1".encode()))
+    headers = list(incoming)
+    span = tracer.begin(_request(*incoming), headers)
+    assert span is not None
+    assert span.context.trace_id == TRACE
+    assert headers[1] == incoming[1]
