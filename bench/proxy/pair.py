@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.unit.proxy.certs import IdentityFiles, make_ca, make_identity
+from tests.unit.proxy.certs import Authority, IdentityFiles, make_ca, make_identity
 
 from .procs import Child, ProcessSet, free_port, wait_for_http
 
@@ -36,6 +36,7 @@ class MeshfleetPair:
     server_admin_port: int
     client_identity: str
     server_identity: str
+    pki: tuple[Authority, Authority]  # (anchor, issuer), to certify more proxies on the same mesh
 
     @property
     def children(self) -> tuple[Child, Child]:
@@ -55,13 +56,38 @@ def proxy_command(profile_to: Path | None = None) -> list[str]:
     return [found, "proxy"]
 
 
-def _identities(workdir: Path) -> tuple[IdentityFiles, IdentityFiles]:
+def _identities(workdir: Path) -> tuple[IdentityFiles, IdentityFiles, tuple[Authority, Authority]]:
     anchor = make_ca("meshfleet bench anchor")
     issuer = make_ca("meshfleet bench issuer", anchor)
     return (
         make_identity(workdir / "id-client", issuer, anchor, "app", NAMESPACE),
         make_identity(workdir / "id-server", issuer, anchor, "web", NAMESPACE),
+        (anchor, issuer),
     )
+
+
+def proxy_argv(
+    ident: IdentityFiles,
+    inbound: int,
+    outbound: int,
+    admin: int,
+    *,
+    log_level: str = "warning",
+    extra_args: Sequence[str] = (),
+    profile_to: Path | None = None,
+) -> list[str]:
+    """A ``meshfleet proxy`` on 127.0.0.1 with file-based identity; every listener on a port of its own."""
+    return [
+        *proxy_command(profile_to),
+        f"--inbound-addr=127.0.0.1:{inbound}",
+        f"--outbound-addr=127.0.0.1:{outbound}",
+        f"--admin-addr=127.0.0.1:{admin}",
+        f"--identity-dir={ident.directory}",
+        f"--trust-bundle={ident.bundle_path}",
+        f"--log-level={log_level}",
+        "--shutdown-grace=2",
+        *extra_args,
+    ]
 
 
 def write_resolver(path: Path, backend_port: int, server_identity: str, inbound_port: int) -> Path:
@@ -87,7 +113,7 @@ def start_meshfleet_pair(
     profile_dir: Path | None = None,
 ) -> MeshfleetPair:
     """Start proxy B then proxy A and wait until both answer /ready."""
-    client_id, server_id = _identities(workdir)
+    client_id, server_id, pki = _identities(workdir)
     inbound, outbound = free_port(), free_port()
     server_admin, client_admin = free_port(), free_port()
     # Each proxy binds all three listeners; the ones a side does not use get their own free port.
@@ -96,17 +122,7 @@ def start_meshfleet_pair(
 
     def argv(name: str, ident: IdentityFiles, inb: int, outb: int, admin: int) -> list[str]:
         profile = profile_dir / f"{name}.pstats" if profile_dir else None
-        return [
-            *proxy_command(profile),
-            f"--inbound-addr=127.0.0.1:{inb}",
-            f"--outbound-addr=127.0.0.1:{outb}",
-            f"--admin-addr=127.0.0.1:{admin}",
-            f"--identity-dir={ident.directory}",
-            f"--trust-bundle={ident.bundle_path}",
-            f"--log-level={log_level}",
-            "--shutdown-grace=2",
-            *extra_args,
-        ]
+        return proxy_argv(ident, inb, outb, admin, log_level=log_level, extra_args=extra_args, profile_to=profile)
 
     server = procs.start(
         "meshfleet-b",
@@ -121,4 +137,6 @@ def start_meshfleet_pair(
     )
     wait_for_http(server, f"http://127.0.0.1:{server_admin}/ready")
     wait_for_http(client, f"http://127.0.0.1:{client_admin}/ready")
-    return MeshfleetPair(client, server, outbound, inbound, client_admin, server_admin, client_id.name, server_id.name)
+    return MeshfleetPair(
+        client, server, outbound, inbound, client_admin, server_admin, client_id.name, server_id.name, pki
+    )

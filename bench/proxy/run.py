@@ -17,7 +17,6 @@ import platform
 import pstats
 import shutil
 import sys
-import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -27,10 +26,10 @@ from .configs import BACKEND_BODY, haproxy_client_side, haproxy_server_side, ngi
 from .loadgen import PeakRss, VegetaResult, WrkResult, ensure_vegeta, run_vegeta, run_wrk, snapshot_rss
 from .pair import AUTHORITY, start_meshfleet_pair
 from .procs import BenchError, ProcessSet, cpu_seconds, free_port, maps_mention, wait_for_port
-from .report import Context, Memory, PathResult, markdown, replace_section, verdicts
+from .report import HEADING, Context, Memory, PathResult, markdown, verdicts
+from .section import say, section_main
 
 REPO = Path(__file__).resolve().parents[2]
-RESULTS = REPO / "bench" / "RESULTS.md"
 MESH_A, MESH_B = "meshfleet proxy A (outbound)", "meshfleet proxy B (inbound)"
 FLOOR = "bare Python forwarder pair"
 
@@ -46,8 +45,7 @@ class Target:
         return f"http://127.0.0.1:{self.port}/"
 
 
-def _say(msg: str) -> None:
-    print(f"[bench-proxy] {msg}", file=sys.stderr, flush=True)
+_say = say
 
 
 def _write_private(path: Path, data: bytes) -> Path:
@@ -264,27 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         help="vegeta's fixed request rates, comma-separated; the targets are judged at the first",
     )
     ap.add_argument("--vegeta-seconds", type=float, default=10.0)
-    ap.add_argument("--update-results", action="store_true", help="write the section into bench/RESULTS.md")
     ap.add_argument("--profile", action="store_true", help="run the meshfleet proxies under cProfile and print it")
-    ap.add_argument("--keep-workdir", action="store_true", help="keep configs and logs (holds private keys)")
-    args = ap.parse_args(raw)
-    args.argv = [a for a in raw if a not in ("--update-results", "--keep-workdir")]
-    workdir = Path(tempfile.mkdtemp(prefix="meshfleet-bench-proxy-"))
-    try:
-        section = run(args, workdir)
-    except (BenchError, KeyboardInterrupt) as e:
-        _say(f"failed: {e}")
-        return 1
-    finally:
-        if args.keep_workdir:
-            _say(f"work directory kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    print(section)
-    if args.update_results:
-        RESULTS.write_text(replace_section(RESULTS.read_text(), section))
-        _say(f"wrote the section into {RESULTS}")
-    return 0
+    return section_main(ap, raw, run, heading=HEADING, prefix="meshfleet-bench-proxy-")
 
 
 if __name__ == "__main__":

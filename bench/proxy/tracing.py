@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -26,8 +24,8 @@ from .configs import nginx_conf
 from .loadgen import run_wrk
 from .pair import AUTHORITY, start_meshfleet_pair
 from .procs import BenchError, ProcessSet, cpu_seconds, free_port, wait_for_port
-from .report import replace_section
-from .run import RESULTS, _machine, _require, _say
+from .run import _machine, _require, _say
+from .section import section_main
 
 HEADING = "## Proxy tracing overhead"
 SAMPLED = "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -110,22 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=8.0)
-    ap.add_argument("--update-results", action="store_true", help="write the section into bench/RESULTS.md")
-    args = ap.parse_args(raw)
-    args.argv = [a for a in raw if a != "--update-results"]
-    workdir = Path(tempfile.mkdtemp(prefix="meshfleet-bench-tracing-"))
-    try:
-        section = run(args, workdir)
-    except (BenchError, KeyboardInterrupt) as e:
-        _say(f"failed: {e}")
-        return 1
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    print(section)
-    if args.update_results:
-        RESULTS.write_text(replace_section(RESULTS.read_text(), section, HEADING))
-        _say(f"wrote the section into {RESULTS}")
-    return 0
+    return section_main(ap, raw, run, heading=HEADING, prefix="meshfleet-bench-tracing-")
 
 
 if __name__ == "__main__":
