@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mesh import wellknown
+from mesh.policy import LabelSelector, SelectorRequirement
 
 from .errors import InvalidLink
 
@@ -30,36 +31,10 @@ _DNS_NAME = re.compile(rf"^(?=.{{1,253}}$){_DNS_PART}(\.{_DNS_PART})*\.?$")
 _OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
 
-@dataclass(frozen=True, slots=True)
-class Requirement:
-    """One matchExpressions entry: ``key`` ``operator`` ``values``."""
-
-    key: str
-    operator: str
-    values: frozenset[str] = frozenset()
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        present = self.key in labels
-        if self.operator == "Exists":
-            return present
-        if self.operator == "DoesNotExist":
-            return not present
-        if self.operator == "In":
-            return present and labels[self.key] in self.values
-        return not present or labels[self.key] not in self.values  # NotIn
-
-
-@dataclass(frozen=True, slots=True)
-class Selector:
-    """A label selector: every ``match_labels`` pair and every requirement must hold."""
-
-    match_labels: tuple[tuple[str, str], ...] = ((EXPORT_LABEL, "true"),)
-    requirements: tuple[Requirement, ...] = ()
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        return all(labels.get(k) == v for k, v in self.match_labels) and all(
-            r.matches(labels) for r in self.requirements
-        )
+# The selector of Links is a Kubernetes label selector, matched like any other in the mesh.
+Selector = LabelSelector
+Requirement = SelectorRequirement
+EXPORTED = LabelSelector(match_labels=((EXPORT_LABEL, "true"),))
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +47,7 @@ class LinkSpec:
     gateway_port: int
     gateway_identity: str
     gateway_address: str | None = None
-    selector: Selector = Selector()
+    selector: LabelSelector = EXPORTED
 
     @property
     def gateway_ip(self) -> str | None:
@@ -106,7 +81,7 @@ def _string(spec: Mapping[str, Any], field: str, link: str, *, required: bool) -
 def _selector(raw: Any, link: str) -> Selector:
     if raw is None:
         # The rendered Links always carry the export label; an old one without a selector means the same.
-        return Selector()
+        return EXPORTED
     if not isinstance(raw, Mapping):
         raise InvalidLink(link, "spec.selector", "must be a label selector object")
     labels = raw.get("matchLabels") or {}
@@ -130,11 +105,11 @@ def _selector(raw: Any, link: str) -> Selector:
             raise InvalidLink(link, f"{where}.values", f"{op} needs at least one value")
         if op in ("Exists", "DoesNotExist") and values:
             raise InvalidLink(link, f"{where}.values", f"{op} takes no values")
-        requirements.append(Requirement(str(expr["key"]), str(op), frozenset(values)))
+        requirements.append(SelectorRequirement(str(expr["key"]), str(op), tuple(sorted(set(values)))))
     if not labels and not requirements:
         # An empty selector matches everything: every Service of the other cluster, kube-system's included.
         raise InvalidLink(link, "spec.selector", "is empty and would mirror every Service; name a label")
-    return Selector(tuple(sorted((str(k), str(v)) for k, v in labels.items())), tuple(requirements))
+    return LabelSelector(tuple(sorted((str(k), str(v)) for k, v in labels.items())), tuple(requirements))
 
 
 def parse_link(obj: Mapping[str, Any]) -> LinkSpec:

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from mesh.control.mirror import EXPORT_LABEL, LinkSpec, Selector, parse_link
+from mesh.control.mirror import EXPORT_LABEL, LinkSpec, parse_link
+from mesh.control.mirror._spec import EXPORTED
 from mesh.control.mirror.errors import InvalidLink
 from mesh.manifests import LinkTarget, MeshParams, link
 
@@ -52,7 +53,7 @@ def test_a_dns_gateway_address_is_left_for_the_shell_to_resolve() -> None:
 
 def test_without_a_selector_the_export_label_is_what_counts() -> None:
     spec = parse_link(a_link(selector=None))
-    assert spec.selector == Selector()
+    assert spec.selector == EXPORTED
     assert spec.selector.matches({EXPORT_LABEL: "true", "app": "x"})
     assert not spec.selector.matches({"app": "x"})
 
