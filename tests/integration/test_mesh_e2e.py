@@ -156,16 +156,22 @@ def _sum(text: str, name: str, **want: str) -> float:
 
 
 def _fleet_repo(root: Path, context: str, pod_cidr: str, service_cidr: str, keystore: Path) -> None:
+    spec = {"kubeconfigContext": context, "network": {"podCIDR": pod_cidr, "serviceCIDR": service_cidr}}
+    fleet_repo(root, {"e2e": spec}, keystore)
+
+
+def fleet_repo(root: Path, clusters: dict[str, dict[str, Any]], keystore: Path) -> None:
+    """The example fleet's settings with ``clusters`` (name -> Cluster spec) in one wave, the demo on,
+    a fresh anchor (its key in ``keystore``), committed on main."""
     root.mkdir()
     fleet = yaml.safe_load((REPO_ROOT / "fleet.yaml").read_text())
-    fleet["spec"]["rollout"] = {"waves": [["e2e"]], "waveTimeout": "4m"}
+    fleet["spec"]["rollout"] = {"waves": [sorted(clusters)], "waveTimeout": "6m"}
     fleet["spec"]["defaults"]["demo"] = True  # the reconciler renders and applies the demo namespace
     (root / "fleet.yaml").write_text(yaml.safe_dump(fleet))
     (root / "clusters").mkdir()
-    (root / "clusters" / "e2e.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "meshfleet.io/v1alpha1", "kind": "Cluster", "metadata": {"name": "e2e"},
-        "spec": {"kubeconfigContext": context, "network": {"podCIDR": pod_cidr, "serviceCIDR": service_cidr}},
-    }))
+    for name, spec in clusters.items():
+        (root / "clusters" / f"{name}.yaml").write_text(yaml.safe_dump(
+            {"apiVersion": "meshfleet.io/v1alpha1", "kind": "Cluster", "metadata": {"name": name}, "spec": spec}))
     (root / "trust-anchors").mkdir()
     shutil.copy(REPO_ROOT / "trust-anchors" / "README.md", root / "trust-anchors" / "README.md")
     subprocess.run([sys.executable, "-m", "fleet.cli", "trust", "init", "--repo", str(root), "--keystore",

@@ -14,9 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,9 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pygit2
 import pytest
-import yaml
 
 from fleet.local.podlet.agent import default_node_name
 from fleet.local.podlet.records import cleanup_node
@@ -41,6 +36,7 @@ from tests.integration.test_mesh_e2e import (
     _ready_pods,
     _remove_mesh,
     _sum,
+    fleet_repo,
     identity,
     none_terminating,
     wait_for,
@@ -55,32 +51,16 @@ GATEWAY = identity("gateway", MESH_NS)
 MIRROR = "backend-e2e-b"
 
 
-def _fleet_repo(root: Path, members: dict[str, tuple[str, int]], keystore: Path) -> None:
+def _linked_clusters(members: dict[str, tuple[str, int]]) -> dict[str, dict[str, Any]]:
     """``members``: cluster name -> (kubeconfig context, index in the local fleet); e2e-a links to e2e-b."""
-    root.mkdir()
-    fleet = yaml.safe_load((REPO_ROOT / "fleet.yaml").read_text())
-    fleet["spec"]["rollout"] = {"waves": [sorted(members)], "waveTimeout": "6m"}
-    fleet["spec"]["defaults"]["demo"] = True
-    (root / "fleet.yaml").write_text(yaml.safe_dump(fleet))
-    (root / "clusters").mkdir()
+    clusters: dict[str, dict[str, Any]] = {}
     for name, (context, index) in members.items():
-        spec: dict[str, Any] = {
+        clusters[name] = {
             "kubeconfigContext": context,
             "network": {"podCIDR": f"10.{100 + index}.0.0/16", "serviceCIDR": f"10.{200 + index}.0.0/16"},
+            **({"links": ["e2e-b"]} if name == "e2e-a" else {}),
         }
-        if name == "e2e-a":
-            spec["links"] = ["e2e-b"]
-        (root / "clusters" / f"{name}.yaml").write_text(yaml.safe_dump(
-            {"apiVersion": "meshfleet.io/v1alpha1", "kind": "Cluster", "metadata": {"name": name}, "spec": spec}))
-    (root / "trust-anchors").mkdir()
-    shutil.copy(REPO_ROOT / "trust-anchors" / "README.md", root / "trust-anchors" / "README.md")
-    subprocess.run([sys.executable, "-m", "fleet.cli", "trust", "init", "--repo", str(root), "--keystore",
-                    str(keystore)], check=True, capture_output=True)
-    repo = pygit2.init_repository(str(root), initial_head="main")
-    repo.index.add_all()
-    repo.index.write()
-    sig = pygit2.Signature("Platform Team", "platform@example.com")
-    repo.create_commit("refs/heads/main", sig, sig, "two linked clusters", repo.index.write_tree(), [])
+    return clusters
 
 
 class Watcher:
@@ -157,7 +137,7 @@ def linked(local_fleet: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             m.run(settled(m))
         members = {"e2e-a": (f"meshfleet-{a_name}", state.clusters[a_name].index),
                    "e2e-b": (f"meshfleet-{b_name}", state.clusters[b_name].index)}
-        _fleet_repo(tmp / "repo", members, tmp / "keystore")
+        fleet_repo(tmp / "repo", _linked_clusters(members), tmp / "keystore")
         watcher = Watcher(["--repo", str(tmp / "repo"), "--kubeconfig", str(local_fleet.kubeconfig),
                            "--cache", str(tmp / "cache"), "--keystore", str(tmp / "keystore"),
                            "--state-dir", str(tmp / "state"), "--listen", "127.0.0.1:0", "--resync", "5"])

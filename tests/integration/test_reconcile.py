@@ -223,7 +223,7 @@ def test_commit_applies_then_edit_updates_then_removal_prunes(env: dict[str, Any
         assert entry["state"] == "Progressing"
         assert entry["appliedRevision"] == first
 
-    # Edit: alpha gets 2 replicas and links to beta (a gateway and a Link appear).
+    # Edit: alpha gets 2 replicas and links to beta (a Link in alpha, a gateway in beta to receive its calls).
     files = fleet_files(env)
     files["clusters/alpha.yaml"] = f"{files['clusters/alpha.yaml']}  links: [beta]\n  overrides:\n    replicas: 2\n"
     second = repo.commit(files, "alpha: two replicas, link to beta")
@@ -233,15 +233,15 @@ def test_commit_applies_then_edit_updates_then_removal_prunes(env: dict[str, Any
     assert dep is not None
     assert dep["spec"]["replicas"] == 2
     assert dep["metadata"]["annotations"]["fleet.meshfleet.io/revision"] == second
-    assert get(alpha, "Deployment", "gateway", ns) is not None
     assert get(alpha, "Link", "beta", ns) is not None
-    assert get(beta, "Deployment", "gateway", ns) is None
+    assert get(beta, "Deployment", "gateway", ns) is not None
+    assert get(alpha, "Deployment", "gateway", ns) is None
 
-    # Remove the link again: the gateway and the Link objects are pruned from alpha.
+    # Remove the link again: the Link is pruned from alpha, the gateway and its Service from beta.
     repo.commit(fleet_files(env), "alpha: no links")
     assert run_reconcile(env) == 0
-    assert get(alpha, "Deployment", "gateway", ns) is None
-    assert get(alpha, "Service", "gateway", ns) is None
+    assert get(beta, "Deployment", "gateway", ns) is None
+    assert get(beta, "Service", "gateway", ns) is None
     assert get(alpha, "Link", "beta", ns) is None
     assert get(alpha, "Deployment", "identity", ns) is not None
 
