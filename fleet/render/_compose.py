@@ -82,7 +82,8 @@ def demo_enabled(cluster: ClusterConfig) -> bool:
 
 def demo_objects(config: FleetConfig, cluster: ClusterConfig) -> list[Obj]:
     """The meshed demo namespace (web -> api -> backend, a load generator), at the mesh's version and bundle."""
-    return demo(DemoParams(version=config.mesh.version, trust_bundle_pem=config.trust_bundle_pem))
+    return demo(DemoParams(version=config.mesh.version, trust_bundle_pem=config.trust_bundle_pem,
+                           linked=cluster.links))
 
 
 def render_cluster(config: FleetConfig, name: str, revision: str) -> list[Obj]:

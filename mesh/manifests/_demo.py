@@ -35,6 +35,9 @@ class DemoParams:
     namespace: str = DEMO_NAMESPACE
     api_replicas: int = 1
     load_rps: float = 5.0  # the load generator's requests per second to web; 0 renders none
+    # Clusters this one links to: the load generator also calls their exported backend, through their
+    # gateway, so the dashboard shows traffic that crosses clusters.
+    linked: tuple[str, ...] = ()
 
     @property
     def image(self) -> str:
@@ -128,5 +131,6 @@ def demo(p: DemoParams) -> list[Obj]:
     if p.load_rps > 0:
         objects.append(_service_account(p, "loadgen"))
         objects.append(_deployment(p, "loadgen", "loadgen", _labels("loadgen"),
-                                   ["--name=loadgen", *port, f"--load={p.load_rps:g}", f"--downstream={p.url('web')}"]))
+                                   ["--name=loadgen", *port, f"--load={p.load_rps:g}", f"--downstream={p.url('web')}",
+                                    *(f"--downstream={p.url(f'backend-{peer}')}" for peer in p.linked)]))
     return objects

@@ -119,6 +119,11 @@ def test_the_gateway_goes_where_traffic_arrives_and_the_link_where_it_leaves(tmp
     assert list(_by_kind(east, "Link")) == ["west"]
     assert "gateway" in _by_kind(west, "Deployment")
     assert not _by_kind(west, "Link")
+    # The demo's load generator in east also calls west's exported backend, through its mirror.
+    loadgen = _by_kind(east, "Deployment")["loadgen"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--downstream=http://backend-west.demo.svc.cluster.local:8080/" in loadgen
+    west_loadgen = _by_kind(west, "Deployment")["loadgen"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert not [a for a in west_loadgen if "backend-" in a]
 
 
 def test_trust_bundle_and_webhook_ca_are_the_committed_anchors(config: FleetConfig) -> None:
