@@ -36,9 +36,9 @@ from .identity import IdentityMaterial, IdentitySource, TlsContexts, peer_identi
 from .metrics import Labels, MetricsStore, exposition, traffic_labels
 from .netio import ByteCount, close_writer, open_accepted, peek, tunnel
 from .origdst import original_destination
-from .outbound import OutboundRouter
+from .outbound import OutboundRouter, ServiceState
 from .resolver import Resolver
-from .services import format_address
+from .services import Endpoint, format_address
 from .settings import ProxySettings
 from .trace_export import TraceExporter
 from .tracing import SPAN_KIND_CLIENT, SPAN_KIND_SERVER, Tracer
@@ -510,7 +510,7 @@ class ProxyApp:
                 await close_writer(writer)
                 return
             dial = DialTarget(ep.host, ep.proxy_port or ep.port, ep.identity, ep.port, "opaque", ep.remote or "")
-            await self._opaque_to(reader, writer, count, dial, self.out_pool, "outbound")
+            await self._opaque_to(reader, writer, count, dial, self.out_pool, "outbound", state, ep)
         finally:
             self.metrics.tcp_closed(token)
 
@@ -529,13 +529,24 @@ class ProxyApp:
         target: DialTarget,
         pool: ConnectionPool,
         direction: str,
+        balanced: ServiceState | None = None,
+        endpoint: Endpoint | None = None,
     ) -> None:
+        """Tunnel to ``target``; when it was picked from ``balanced``, the dial's outcome feeds its breaker."""
         try:
             upstream = await pool.dial(target, self.settings.timeouts.connect)
         except UpstreamError as e:
             log.info("%s opaque connection to %s:%d failed: %s", direction, target.host, target.port, e.detail)
+            if balanced is not None and endpoint is not None:
+                balanced.record(endpoint, failed=True)
             await close_writer(writer)
             return
+        except BaseException:
+            if balanced is not None and endpoint is not None:
+                balanced.abandon(endpoint)
+            raise
+        if balanced is not None and endpoint is not None:
+            balanced.record(endpoint, failed=False)
         try:
             await tunnel(
                 (reader, writer),
@@ -598,6 +609,8 @@ class ProxyApp:
                 await close_writer(writer)
                 return
             target = DialTarget(ep.host, ep.proxy_port or ep.port, ep.identity, ep.port, "opaque", ep.remote or "")
+            await self._opaque_to(reader, writer, count, target, self.out_pool, "outbound", state, ep)
+            return
         await self._opaque_to(reader, writer, count, target, self.out_pool, "outbound")
 
     # -- admin -------------------------------------------------------------------------

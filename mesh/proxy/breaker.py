@@ -6,7 +6,10 @@
       +-----------------------(probe succeeds)------------------------+
 
 While OPEN the endpoint gets no traffic. After the back-off, exactly one
-request is let through as a probe; its outcome decides. Each consecutive
+request is let through as a probe; its outcome decides. A probe that ends
+without an outcome (the client went away, the request's own deadline
+passed) is given back: the endpoint is OPEN and due for the next probe at
+once, never left waiting on an answer that will not come. Each consecutive
 ejection doubles the back-off (1 s, 2 s, 4 s ... capped at 60 s) with
 jitter so that many proxies ejecting the same endpoint do not probe it in
 lockstep. Pure: time is passed in and randomness injected.
@@ -76,6 +79,12 @@ class Breaker:
             self.state = BreakerState.PROBING
             return True
         return False
+
+    def abandon_probe(self, now: float) -> None:
+        """The probe ended without telling anything about the endpoint: let the next request probe."""
+        if self.state is BreakerState.PROBING:
+            self.state = BreakerState.OPEN
+            self._reopen_at = now
 
     def record_success(self) -> None:
         self.state = BreakerState.CLOSED

@@ -136,6 +136,12 @@ class ServiceState:
         else:
             breaker.record_success()
 
+    def abandon(self, ep: Endpoint) -> None:
+        """The request to ``ep`` ended without an outcome: a probe it held goes back for the next request."""
+        breaker = self.breakers.get(ep)
+        if breaker is not None:
+            breaker.abandon_probe(self._clock())
+
     def release_probe(self, ep: Endpoint) -> None:
         """A probe whose outcome says nothing about the endpoint (e.g. our own timeout budget)."""
         breaker = self.breakers.get(ep)
@@ -452,6 +458,11 @@ class OutboundRouter:
                 outcome, error = Outcome.CONNECT_FAILURE, e
             except UpstreamError as e:
                 outcome, error = Outcome.SERVER_ERROR, e
+            except BaseException:
+                # Cancelled: the client went away or the request's deadline passed. That says
+                # nothing about the endpoint, but a probe it held must not stay claimed forever.
+                state.abandon(ep)
+                raise
             finally:
                 state.balancer.finish(ep, attempt_started)
             succeeded = outcome is Outcome.SUCCESS

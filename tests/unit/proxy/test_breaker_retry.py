@@ -34,6 +34,20 @@ def test_breaker_allows_one_probe_and_readmits_on_success() -> None:
     assert b.acquire(11.0)
 
 
+def test_a_probe_without_an_outcome_is_given_back_to_the_next_request() -> None:
+    b = Breaker(BreakerConfig(consecutive_failures=1, jitter=0.0))
+    b.record_failure(10.0)
+    assert b.acquire(11.0)
+    assert not b.available(11.5)  # the probe is out
+    b.abandon_probe(11.5)
+    assert b.available(11.5)
+    assert b.acquire(11.5)  # the next request probes at once: no new back-off, no lost endpoint
+    b.record_success()
+    assert b.state is BreakerState.CLOSED
+    b.abandon_probe(12.0)  # nothing to give back
+    assert b.state is BreakerState.CLOSED
+
+
 def test_breaker_backoff_doubles_to_the_cap() -> None:
     b = Breaker(BreakerConfig(consecutive_failures=1, jitter=0.0))
     now = 0.0

@@ -273,3 +273,34 @@ async def test_admin_endpoints_and_graceful_shutdown(pki: Pki, tmp_path: Path) -
             refused = True
         assert refused
     await backend.stop()
+
+
+async def test_a_probe_cut_short_by_the_request_timeout_does_not_eject_the_endpoint_for_good(tmp_path: Path) -> None:
+    """The only endpoint fails, is ejected, and its probe runs into the request deadline; once it
+    recovers, requests reach it again instead of every one being refused with 503."""
+    healthy = asyncio.Event()
+
+    async def behaviour(method: str, path: str, body: bytes, n: int) -> tuple[int, bytes]:
+        if n <= 2:
+            return 500, b"broken"
+        if not healthy.is_set():
+            await asyncio.sleep(2)  # the probe: slower than the request timeout
+        return 200, b"fine"
+
+    backend = await Backend(behaviour).start()
+    services = write_services(
+        tmp_path / "svc.json",
+        [web_service([{"address": f"127.0.0.1:{backend.port}"}], timeouts={"request": 0.3})],
+    )
+    config = BreakerConfig(consecutive_failures=2, min_backoff=0.1, max_backoff=0.2, jitter=0.0)
+    async with running(None, services, tmp_path, breaker=config) as client:
+        port = client.address("outbound")[1]
+        assert [(await request(port, "/")).status for _ in range(2)] == [500, 500]
+        await asyncio.sleep(0.15)
+        probe = await request(port, "/")
+        assert probe.status == 504  # the probe ran into the deadline
+        healthy.set()
+        await asyncio.sleep(0.15)
+        statuses = [(await request(port, "/")).status for _ in range(3)]
+    await backend.stop()
+    assert statuses == [200, 200, 200]
