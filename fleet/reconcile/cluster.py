@@ -101,7 +101,8 @@ class ClusterSync:
             pods = await self.client.list("v1", "Pod")
         except APIError:
             pods = []
-        return assess(objects, live, missing_secrets=missing, issuer_not_after=issuer_expiry, pods=pods)
+        return assess(objects, live, missing_secrets=missing, issuer_not_after=issuer_expiry, pods=pods,
+                      mesh_namespace=target.namespace)
 
     # -- passes ----------------------------------------------------------------------------------------
 

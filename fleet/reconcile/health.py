@@ -27,12 +27,15 @@ def _service_problem(live: Obj) -> str | None:
     return None
 
 
-def count_pods(pods: Sequence[Obj]) -> tuple[int, int]:
+def count_pods(pods: Sequence[Obj], mesh_namespace: str = "") -> tuple[int, int]:
     """(meshed, total) over running or pending pods; a pod is meshed when it carries the proxy container.
 
-    The injector adds the proxy as a native sidecar, so it is among the init containers.
+    The injector adds the proxy as a native sidecar, so it is among the init containers. Pods of the
+    mesh namespace are not counted: the control plane and the gateway run without a sidecar by design
+    (the gateway is a proxy itself), and would otherwise keep every cluster short of fully meshed.
     """
-    live = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+    live = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+            and (p.get("metadata") or {}).get("namespace") != mesh_namespace]
 
     def has_proxy(pod: Obj) -> bool:
         spec = pod.get("spec") or {}
@@ -44,7 +47,7 @@ def count_pods(pods: Sequence[Obj]) -> tuple[int, int]:
 
 
 def assess(desired: Sequence[Obj], live: Mapping[ObjectRef, Obj | None], *, missing_secrets: Sequence[str] = (),
-           issuer_not_after: datetime | None = None, pods: Sequence[Obj] = ()) -> Health:
+           issuer_not_after: datetime | None = None, pods: Sequence[Obj] = (), mesh_namespace: str = "") -> Health:
     """Health of the mesh given the live copy (None when absent) of each desired object worth checking."""
     degraded: list[str] = [f"Secret {name} is missing" for name in missing_secrets]
     progressing: list[str] = []
@@ -67,7 +70,7 @@ def assess(desired: Sequence[Obj], live: Mapping[ObjectRef, Obj | None], *, miss
             progressing.append(f"{ref} is not Established yet")
         elif ref.kind == "Service" and (problem := _service_problem(current)):
             progressing.append(f"{ref} {problem}")
-    meshed, total = count_pods(pods)
+    meshed, total = count_pods(pods, mesh_namespace)
     ready = deployments_ready and not degraded
     if degraded:
         state, message = ClusterState.DEGRADED, "; ".join(degraded + progressing)

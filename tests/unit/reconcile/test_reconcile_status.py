@@ -75,6 +75,18 @@ def test_health_counts_meshed_pods() -> None:
     assert (health.meshed_pods, health.total_pods) == (1, 2)
 
 
+
+def test_the_mesh_namespace_does_not_count_against_meshing() -> None:
+    """The control plane and the gateway run without a sidecar by design: a fully meshed demo is 2/2."""
+    def pod(ns: str, proxy: bool) -> dict[str, object]:
+        containers = [{"name": "app"}, *([{"name": "meshfleet-proxy"}] if proxy else [])]
+        return {"metadata": {"namespace": ns}, "spec": {"containers": containers}, "status": {"phase": "Running"}}
+
+    pods = [pod("demo", True), pod("demo", True), pod("meshfleet", False), pod("meshfleet", False)]
+    health = assess([], {}, pods=pods, mesh_namespace="meshfleet")
+    assert (health.meshed_pods, health.total_pods) == (2, 2)
+
+
 def _anchor(tmp: Path | None = None, days: int = 365) -> tuple[TrustAnchor, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "unit anchor")])
