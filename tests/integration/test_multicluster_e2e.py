@@ -4,7 +4,9 @@ The fleet repository names two clusters, ``e2e-a`` linking to ``e2e-b``, both
 with the demo namespace (whose ``backend`` Service is exported). ``meshfleet
 watch`` reconciles both and runs the mirror for the link; a caller in A then
 reaches ``backend-e2e-b`` and is answered by a backend pod of B, through B's
-gateway, with mutual TLS on both legs.
+gateway, with mutual TLS on both legs. Then ``meshfleet trust rotate``
+replaces the fleet's anchor across both clusters while that cross-cluster
+traffic keeps flowing, and not one request may fail.
 
 Needs the first two clusters of the session's fleet (alpha and beta).
 """
@@ -15,6 +17,8 @@ import asyncio
 import contextlib
 import copy
 import threading
+import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +30,9 @@ import pytest
 from fleet.local.podlet.agent import default_node_name
 from fleet.local.podlet.records import cleanup_node
 from fleet.reconcile.cli import parse_watch_args, watch
+from fleet.trust.keystore import Keystore
+from fleet.trust.rotate import RotateOptions, rotate
+from fleet.trust.rotation_observe import anchor_of_metrics
 from mesh.manifests import DEMO_NAMESPACE
 from tests.integration.test_mesh_e2e import (
     MESH_NS,
@@ -103,6 +110,9 @@ class Watcher:
 class Linked:
     a: Mesh
     b: Mesh
+    repo: Path
+    keystore: Path
+    kubeconfig: Path
 
 
 async def _demo_ready(m: Mesh) -> None:
@@ -140,11 +150,12 @@ def linked(local_fleet: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         fleet_repo(tmp / "repo", _linked_clusters(members), tmp / "keystore")
         watcher = Watcher(["--repo", str(tmp / "repo"), "--kubeconfig", str(local_fleet.kubeconfig),
                            "--cache", str(tmp / "cache"), "--keystore", str(tmp / "keystore"),
-                           "--state-dir", str(tmp / "state"), "--listen", "127.0.0.1:0", "--resync", "5"])
+                           "--state-dir", str(tmp / "state"), "--listen", "127.0.0.1:0", "--resync", "2",
+                           "--poll", "1"])
         watcher.start()
         for m in (a, b):
             m.run(_demo_ready(m))
-        yield Linked(a, b)
+        yield Linked(a, b, tmp / "repo", tmp / "keystore", local_fleet.kubeconfig)
     finally:
         try:
             if watcher is not None:
@@ -176,8 +187,17 @@ async def _caller(m: Mesh, url: str) -> str:
         return str(pods[0]["status"]["podIP"])
 
 
-def test_a_service_exported_by_one_cluster_answers_callers_in_the_linked_one(linked: Linked) -> None:
-    async def check() -> None:
+@dataclass
+class Caller:
+    ip: str
+    b_backends: dict[str, str]  # pod name -> pod IP, in cluster B
+
+
+@pytest.fixture(scope="module")
+def caller(linked: Linked) -> Caller:
+    """A meshed caller in A of ``backend-e2e-b``, once the mirror exists and the path answers."""
+
+    async def make() -> Caller:
         async with linked.a.kube() as kube_a:
 
             async def mirrored() -> bool:
@@ -187,26 +207,86 @@ def test_a_service_exported_by_one_cluster_answers_callers_in_the_linked_one(lin
                 return bool(svc) and any(s.get("endpoints") for s in slices.get("items", []))
 
             await wait_for("the mirror of e2e-b's backend in e2e-a", mirrored, 120)
-        caller = await _caller(linked.a, f"http://{MIRROR}.{NS}.svc.cluster.local:8080/")
+        ip = await _caller(linked.a, f"http://{MIRROR}.{NS}.svc.cluster.local:8080/")
         async with linked.b.kube() as kube_b:
             b_backends = {p["metadata"]["name"]: p["status"]["podIP"] for p in await _pods(kube_b, "app=backend")}
         async with aiohttp.ClientSession() as s:
 
             async def answered() -> Any:
-                status, body = await _get_json(s, f"http://{caller}:8080/")
+                status, body = await _get_json(s, f"http://{ip}:8080/")
                 return body if status == 200 else None
 
-            body = await wait_for("the caller answered through the gateway", answered, 90)
-            for _ in range(9):
-                status, body = await _get_json(s, f"http://{caller}:8080/")
+            await wait_for("the caller answered through the gateway", answered, 90)
+        return Caller(ip, b_backends)
+
+    result: Caller = linked.a.run(make())
+    return result
+
+
+def test_a_service_exported_by_one_cluster_answers_callers_in_the_linked_one(linked: Linked, caller: Caller) -> None:
+    async def check() -> None:
+        async with aiohttp.ClientSession() as s:
+            for _ in range(10):
+                status, body = await _get_json(s, f"http://{caller.ip}:8080/")
                 assert status == 200, body
         (downstream,) = body["downstream"]
         assert downstream["service"] == "backend"
-        assert downstream["host"] in b_backends, (downstream, b_backends)  # answered in the other cluster
-        caller_metrics = await _metrics(caller)
+        assert downstream["host"] in caller.b_backends, (downstream, caller.b_backends)  # the other cluster
+        caller_metrics = await _metrics(caller.ip)
         assert _sum(caller_metrics, "response_total", direction="outbound", tls="true", server_id=GATEWAY,
                     status_code="200") >= 10
-        backend_metrics = await _metrics(b_backends[downstream["host"]])
+        backend_metrics = await _metrics(caller.b_backends[downstream["host"]])
         assert _sum(backend_metrics, "response_total", direction="inbound", tls="true", client_id=GATEWAY) >= 1
 
     linked.a.run(check())
+
+
+async def _anchors(m: Mesh) -> dict[str, str | None]:
+    """The anchor each proxy's leaf chains to: the demo pods' sidecars and the gateway."""
+    async with m.kube() as kube:
+        pods = await _pods(kube, "app.kubernetes.io/part-of=meshfleet-demo")
+        caller_pods = await _pods(kube, "app=caller")
+        gateways = (await kube.get(f"/api/v1/namespaces/{MESH_NS}/pods?labelSelector="
+                                   "app.kubernetes.io/name%3Dgateway")).get("items", [])
+    return {f"{m.cluster}/{p['metadata']['name']}": anchor_of_metrics(await _metrics(p["status"]["podIP"]))
+            for p in [*pods, *caller_pods, *gateways] if p.get("status", {}).get("podIP")}
+
+
+def test_the_anchor_rotates_across_both_clusters_without_failing_a_cross_cluster_request(
+    linked: Linked, caller: Caller
+) -> None:
+    statuses: Counter[str] = Counter()
+    failures: list[str] = []
+    lines: list[str] = []
+
+    async def traffic(stop: asyncio.Event) -> None:
+        async with aiohttp.ClientSession() as s:
+            while not stop.is_set():
+                status, body = -1, None
+                try:
+                    status, body = await _get_json(s, f"http://{caller.ip}:8080/")
+                    ok = status == 200 and body["downstream"][0]["host"] in caller.b_backends
+                except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, IndexError, TypeError) as e:
+                    ok, body = False, repr(e)
+                statuses["ok" if ok else "failed"] += 1
+                if not ok:
+                    failures.append(f"{time.monotonic():.1f}: {status} {str(body)[:200]}")
+                await asyncio.sleep(0.05)
+
+    async def run() -> str:
+        stop = asyncio.Event()
+        load = asyncio.create_task(traffic(stop))
+        try:
+            opts = RotateOptions(linked.repo, Keystore(linked.keystore), linked.kubeconfig, wait=180, interval=1)
+            return await rotate(opts, lambda line: lines.append(f"{time.monotonic():.1f} {line}"))
+        finally:
+            stop.set()
+            await load
+
+    new = linked.a.run(run())
+    print(f"{statuses['ok']} cross-cluster requests during the rotation | " + " | ".join(lines))
+    assert statuses["ok"] > 100, (statuses, lines)
+    assert failures == [], (failures[:10], lines)
+    anchors = {**linked.a.run(_anchors(linked.a)), **linked.b.run(_anchors(linked.b))}
+    assert any(name.startswith(f"{linked.b.cluster}/gateway") for name in anchors), anchors
+    assert set(anchors.values()) == {new}, anchors
