@@ -24,9 +24,9 @@ from pathlib import Path
 from tests.unit.proxy.certs import make_identity
 
 from .configs import nginx_conf
-from .loadgen import VegetaResult, ensure_vegeta, run_vegeta, run_wrk
+from .loadgen import VegetaResult, ensure_vegeta, measure_wrk, run_vegeta
 from .pair import AUTHORITY, NAMESPACE, proxy_argv, start_meshfleet_pair
-from .procs import BenchError, ProcessSet, cpu_seconds, free_port, wait_for_http, wait_for_port
+from .procs import BenchError, ProcessSet, free_port, wait_for_http, wait_for_port
 from .run import Target, _check_path, _machine, _require, _say
 from .section import section_main
 
@@ -83,14 +83,11 @@ def run(args: argparse.Namespace, workdir: Path) -> str:
         for r in range(args.rounds):
             for name in paths if r % 2 == 0 else reversed(paths):
                 t = paths[name]
-                run_wrk(t.url, AUTHORITY, connections=args.connections, seconds=2)
-                before = sum(cpu_seconds(pid) for _, pid in t.proxies)
-                w = run_wrk(t.url, AUTHORITY, connections=args.connections, seconds=args.seconds)
-                used = sum(cpu_seconds(pid) for _, pid in t.proxies) - before
-                if w.non_2xx or w.socket_errors:
-                    raise BenchError(f"{name}: {w.non_2xx} non-2xx answers, {w.socket_errors} socket errors")
+                m = measure_wrk(t.url, AUTHORITY, [pid for _, pid in t.proxies], connections=args.connections,
+                                seconds=args.seconds, what=name)
+                w = m.run
                 rps[name].append(w.requests_per_second)
-                cpu[name].append(used / max(w.requests, 1) * 1e6)
+                cpu[name].append(m.cpu_us_per_request)
                 v = run_vegeta(vegeta, t.url, AUTHORITY, rate=args.rate, seconds=args.seconds,
                                connections=args.connections, workdir=workdir)  # fmt: skip
                 if v.success < 1.0:

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .procs import BenchError, rss_bytes
+from .procs import BenchError, cpu_seconds, rss_bytes
 
 VEGETA_MODULE = "github.com/tsenart/vegeta/v12"
 VEGETA_VERSION = "v12.13.0"
@@ -115,6 +115,34 @@ def run_wrk(
     if done.returncode != 0:
         raise BenchError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
     return parse_wrk(done.stdout)
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    warmup: WrkResult
+    run: WrkResult
+    cpu_us_per_request: float  # of the processes measured, over the measured run
+
+
+def measure_wrk(
+    url: str,
+    host: str,
+    pids: Sequence[int],
+    *,
+    connections: int,
+    seconds: float,
+    warmup: float = 2.0,
+    headers: Sequence[str] = (),
+    what: str = "",
+) -> Measured:
+    """A wrk warm-up, then a measured run with the CPU ``pids`` used per request; any error answer fails it."""
+    warm = run_wrk(url, host, connections=connections, seconds=warmup, headers=headers)
+    before = sum(cpu_seconds(pid) for pid in pids)
+    w = run_wrk(url, host, connections=connections, seconds=seconds, headers=headers)
+    used = sum(cpu_seconds(pid) for pid in pids) - before
+    if w.non_2xx or w.socket_errors:
+        raise BenchError(f"{what or url}: {w.non_2xx} non-2xx answers, {w.socket_errors} socket errors")
+    return Measured(warm, w, used / max(w.requests, 1) * 1e6)
 
 
 def run_vegeta(

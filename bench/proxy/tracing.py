@@ -21,9 +21,9 @@ import urllib.request
 from pathlib import Path
 
 from .configs import nginx_conf
-from .loadgen import run_wrk
+from .loadgen import measure_wrk
 from .pair import AUTHORITY, start_meshfleet_pair
-from .procs import BenchError, ProcessSet, cpu_seconds, free_port, wait_for_port
+from .procs import ProcessSet, free_port, wait_for_port
 from .run import _machine, _require, _say
 from .section import section_main
 
@@ -60,16 +60,12 @@ def run(args: argparse.Namespace, workdir: Path) -> str:
             for name in pairs if r % 2 == 0 else reversed(pairs):
                 pair = pairs[name]
                 url = f"http://127.0.0.1:{pair.outbound_port}/"
-                warm = run_wrk(url, AUTHORITY, connections=args.connections, seconds=2, headers=[SAMPLED])
-                requests[name] += warm.requests
-                before = sum(cpu_seconds(c.pid) for c in pair.children)
-                w = run_wrk(url, AUTHORITY, connections=args.connections, seconds=args.seconds, headers=[SAMPLED])
-                used = sum(cpu_seconds(c.pid) for c in pair.children) - before
-                if w.non_2xx or w.socket_errors:
-                    raise BenchError(f"{name}: {w.non_2xx} non-2xx answers, {w.socket_errors} socket errors")
+                m = measure_wrk(url, AUTHORITY, [c.pid for c in pair.children], connections=args.connections,
+                                seconds=args.seconds, headers=[SAMPLED], what=name)
+                w = m.run
                 rps[name].append(w.requests_per_second)
-                cpu[name].append(used / max(w.requests, 1) * 1e6)
-                requests[name] += w.requests
+                cpu[name].append(m.cpu_us_per_request)
+                requests[name] += m.warmup.requests + w.requests
                 _say(f"round {r + 1} {name}: {w.requests_per_second:,.0f} req/s, {cpu[name][-1]:.0f} µs CPU/request")
         time.sleep(2.5)  # two export intervals: the last batches leave
         traced = pairs["traced"]
