@@ -21,7 +21,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +132,31 @@ async def _get_json(session: aiohttp.ClientSession, url: str) -> tuple[int, Any]
 async def _metrics(ip: str) -> str:
     async with aiohttp.ClientSession() as s, s.get(f"http://{ip}:4191/metrics") as resp:
         return await resp.text()
+
+
+@dataclass
+class Traffic:
+    """Requests sent by ``keep_calling``: how many passed the check, and what the others got."""
+
+    statuses: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+
+async def keep_calling(url: str, ok: Callable[[int, Any], bool], stop: asyncio.Event, traffic: Traffic) -> None:
+    """GET ``url`` every 50 ms until ``stop``; a request counts as failed unless ``ok(status, json body)``."""
+    async with aiohttp.ClientSession() as s:
+        while not stop.is_set():
+            status, body = -1, None
+            try:
+                async with s.get(url, timeout=aiohttp.ClientTimeout(total=10)) as resp:
+                    status, body = resp.status, await resp.json(content_type=None)
+                    passed = ok(status, body)
+            except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, IndexError, TypeError) as e:
+                passed, body = False, repr(e)
+            traffic.statuses["ok" if passed else "failed"] += 1
+            if not passed:
+                traffic.failures.append(f"{time.monotonic():.1f}: {status} {str(body)[:200]}")
+            await asyncio.sleep(0.05)
 
 
 def _samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:

@@ -18,7 +18,6 @@ import contextlib
 import copy
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ from mesh.manifests import DEMO_NAMESPACE
 from tests.integration.test_mesh_e2e import (
     MESH_NS,
     Mesh,
+    Traffic,
     _get_json,
     _metrics,
     _pods,
@@ -45,6 +45,7 @@ from tests.integration.test_mesh_e2e import (
     _sum,
     fleet_repo,
     identity,
+    keep_calling,
     none_terminating,
     wait_for,
 )
@@ -255,27 +256,15 @@ async def _anchors(m: Mesh) -> dict[str, str | None]:
 def test_the_anchor_rotates_across_both_clusters_without_failing_a_cross_cluster_request(
     linked: Linked, caller: Caller
 ) -> None:
-    statuses: Counter[str] = Counter()
-    failures: list[str] = []
+    traffic = Traffic()
     lines: list[str] = []
 
-    async def traffic(stop: asyncio.Event) -> None:
-        async with aiohttp.ClientSession() as s:
-            while not stop.is_set():
-                status, body = -1, None
-                try:
-                    status, body = await _get_json(s, f"http://{caller.ip}:8080/")
-                    ok = status == 200 and body["downstream"][0]["host"] in caller.b_backends
-                except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, IndexError, TypeError) as e:
-                    ok, body = False, repr(e)
-                statuses["ok" if ok else "failed"] += 1
-                if not ok:
-                    failures.append(f"{time.monotonic():.1f}: {status} {str(body)[:200]}")
-                await asyncio.sleep(0.05)
+    def answered_by_b(status: int, body: Any) -> bool:
+        return status == 200 and body["downstream"][0]["host"] in caller.b_backends
 
     async def run() -> str:
         stop = asyncio.Event()
-        load = asyncio.create_task(traffic(stop))
+        load = asyncio.create_task(keep_calling(f"http://{caller.ip}:8080/", answered_by_b, stop, traffic))
         try:
             opts = RotateOptions(linked.repo, Keystore(linked.keystore), linked.kubeconfig, wait=180, interval=1)
             return await rotate(opts, lambda line: lines.append(f"{time.monotonic():.1f} {line}"))
@@ -284,9 +273,9 @@ def test_the_anchor_rotates_across_both_clusters_without_failing_a_cross_cluster
             await load
 
     new = linked.a.run(run())
-    print(f"{statuses['ok']} cross-cluster requests during the rotation | " + " | ".join(lines))
-    assert statuses["ok"] > 100, (statuses, lines)
-    assert failures == [], (failures[:10], lines)
+    print(f"{traffic.statuses['ok']} cross-cluster requests during the rotation | " + " | ".join(lines))
+    assert traffic.statuses["ok"] > 100, (traffic.statuses, lines)
+    assert traffic.failures == [], (traffic.failures[:10], lines)
     anchors = {**linked.a.run(_anchors(linked.a)), **linked.b.run(_anchors(linked.b))}
     assert any(name.startswith(f"{linked.b.cluster}/gateway") for name in anchors), anchors
     assert set(anchors.values()) == {new}, anchors

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pygit2
 import pytest
 
@@ -29,7 +27,15 @@ from fleet.trust.keystore import Keystore
 from fleet.trust.rotate import RotateOptions, rotate
 from fleet.trust.rotation_observe import anchor_of_metrics
 from mesh.pki import fingerprint, parse_bundle
-from tests.integration.test_mesh_e2e import Mesh, _deploy_demo, _metrics, _pods, reconciled_mesh
+from tests.integration.test_mesh_e2e import (
+    Mesh,
+    Traffic,
+    _deploy_demo,
+    _metrics,
+    _pods,
+    keep_calling,
+    reconciled_mesh,
+)
 
 pytestmark = [pytest.mark.cluster, pytest.mark.root, pytest.mark.netns, pytest.mark.slow]
 
@@ -66,31 +72,18 @@ def test_rotation_under_traffic_fails_no_request_and_leaves_only_the_new_anchor(
         "--repo", str(fleet.repo), "--kubeconfig", str(fleet.kubeconfig), "--cache", str(fleet.tmp / "cache"),
         "--keystore", str(fleet.keystore), "--state-dir", str(fleet.tmp / "state"),
         "--poll", "1", "--resync", "2", "--listen", "127.0.0.1:0"])
-    statuses: Counter[str] = Counter()
-    failures: list[str] = []
+    traffic = Traffic()
     lines: list[str] = []
 
-    async def traffic(stop: asyncio.Event, web: str) -> None:
-        async with aiohttp.ClientSession() as s:
-            while not stop.is_set():
-                status, body = -1, None
-                try:
-                    async with s.get(f"http://{web}:8080/", timeout=aiohttp.ClientTimeout(total=10)) as resp:
-                        status, body = resp.status, await resp.json(content_type=None)
-                        ok = status == 200 and body["downstream"][0]["downstream"][0]["service"] == "backend"
-                except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, IndexError, TypeError) as e:
-                    ok, body = False, repr(e)
-                statuses["ok" if ok else "failed"] += 1
-                if not ok:
-                    failures.append(f"{time.monotonic():.1f}: {status} {str(body)[:200]}")
-                await asyncio.sleep(0.05)
+    def chain_answered(status: int, body: Any) -> bool:
+        return status == 200 and body["downstream"][0]["downstream"][0]["service"] == "backend"
 
     async def run() -> str:
         async with fleet.mesh.kube() as kube:
             web = (await _pods(kube, "app=web"))[0]["status"]["podIP"]
         stop_watch, stop_traffic = asyncio.Event(), asyncio.Event()
         watcher = asyncio.create_task(watch(watch_args, stop_watch, signals=False))
-        load = asyncio.create_task(traffic(stop_traffic, web))
+        load = asyncio.create_task(keep_calling(f"http://{web}:8080/", chain_answered, stop_traffic, traffic))
         try:
             opts = RotateOptions(fleet.repo, Keystore(fleet.keystore), fleet.kubeconfig, wait=120, interval=1)
             return await rotate(opts, lambda line: lines.append(f"{time.monotonic():.1f} {line}"))
@@ -102,9 +95,9 @@ def test_rotation_under_traffic_fails_no_request_and_leaves_only_the_new_anchor(
     started = time.monotonic()
     new = fleet.mesh.run(run())
     took = time.monotonic() - started
-    print(f"rotation took {took:.0f}s; {statuses['ok']} requests; " + " | ".join(lines))
-    assert statuses["ok"] > 100, (statuses, lines)
-    assert failures == [], (failures[:10], lines, fleet.mesh.logs("web", "api", "backend"))
+    print(f"rotation took {took:.0f}s; {traffic.statuses['ok']} requests; " + " | ".join(lines))
+    assert traffic.statuses["ok"] > 100, (traffic.statuses, lines)
+    assert traffic.failures == [], (traffic.failures[:10], lines, fleet.mesh.logs("web", "api", "backend"))
     assert _committed_anchors(fleet.repo) == {new}
     assert new not in old
     proxies = fleet.mesh.run(_proxy_anchors(fleet))
