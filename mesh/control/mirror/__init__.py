@@ -16,14 +16,10 @@ Public API:
 from ._controller import MirrorController, resolve_ipv4
 from ._main import build_parser, main
 from ._plan import (
-    CLUSTER_LABEL,
     CREATED_BY_LABEL,
-    GATEWAY_IDENTITY_ANNOTATION,
     GATEWAY_SERVICE,
     MANAGED_BY,
     MANAGED_BY_LABEL,
-    MIRRORED_LABEL,
-    REMOTE_NAME_ANNOTATION,
     SERVICE_NAME_LABEL,
     SLICE_MANAGED_BY,
     SLICE_MANAGED_BY_LABEL,
@@ -54,19 +50,15 @@ from ._plan import (
     slice_addresses,
 )
 from ._run import run_mirror, run_until
-from ._spec import EXPORT_LABEL, LINK_API_VERSION, LinkSpec, Requirement, Selector, parse_link
+from ._spec import EXPORT_LABEL, LINK_API_VERSION, LinkSpec, parse_link
 
 __all__ = [
-    "CLUSTER_LABEL",
     "CREATED_BY_LABEL",
     "EXPORT_LABEL",
-    "GATEWAY_IDENTITY_ANNOTATION",
     "GATEWAY_SERVICE",
     "LINK_API_VERSION",
     "MANAGED_BY",
     "MANAGED_BY_LABEL",
-    "MIRRORED_LABEL",
-    "REMOTE_NAME_ANNOTATION",
     "SERVICE_NAME_LABEL",
     "SLICE_MANAGED_BY",
     "SLICE_MANAGED_BY_LABEL",
@@ -82,8 +74,6 @@ __all__ = [
     "Plan",
     "RemoteService",
     "ReplaceObject",
-    "Requirement",
-    "Selector",
     "ServicePort",
     "Skipped",
     "build_parser",

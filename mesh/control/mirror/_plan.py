@@ -34,16 +34,12 @@ Obj = dict[str, Any]
 Key = tuple[str, str]  # (namespace, name)
 Kind = Literal["Service", "EndpointSlice"]
 
-MIRRORED_LABEL = MIRRORED_SERVICE_LABEL
-CLUSTER_LABEL = MIRROR_CLUSTER_LABEL
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "meshfleet-mirror"
 SLICE_MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
 SLICE_MANAGED_BY = "mirror.multicluster.meshfleet.io"
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 CREATED_BY_LABEL = "multicluster.meshfleet.io/created-by-mirror"
-REMOTE_NAME_ANNOTATION = REMOTE_SERVICE_ANNOTATION
-GATEWAY_IDENTITY_ANNOTATION = REMOTE_GATEWAY_IDENTITY_ANNOTATION
 GATEWAY_SERVICE = "gateway"
 
 
@@ -222,7 +218,7 @@ def mirror_name(service: str, cluster: str) -> str:
 def is_exported(service: RemoteService, link: LinkSpec) -> bool:
     """Matched by the Link's selector, and not itself a mirror (two clusters linked both ways would echo)."""
     labels = service.label_map
-    return labels.get(MIRRORED_LABEL) != "true" and link.selector.matches(labels)
+    return labels.get(MIRRORED_SERVICE_LABEL) != "true" and link.selector.matches(labels)
 
 
 def desired_service(link: LinkSpec, service: RemoteService) -> Obj:
@@ -242,13 +238,13 @@ def desired_service(link: LinkSpec, service: RemoteService) -> Obj:
             "name": name,
             "namespace": service.namespace,
             "labels": {
-                MIRRORED_LABEL: "true",
-                CLUSTER_LABEL: link.target_cluster,
+                MIRRORED_SERVICE_LABEL: "true",
+                MIRROR_CLUSTER_LABEL: link.target_cluster,
                 MANAGED_BY_LABEL: MANAGED_BY,
             },
             "annotations": {
-                REMOTE_NAME_ANNOTATION: f"{service.name}.{service.namespace}.svc.{link.target_domain}",
-                GATEWAY_IDENTITY_ANNOTATION: link.gateway_identity,
+                REMOTE_SERVICE_ANNOTATION: f"{service.name}.{service.namespace}.svc.{link.target_domain}",
+                REMOTE_GATEWAY_IDENTITY_ANNOTATION: link.gateway_identity,
             },
         },
         # No selector: the endpoints are ours to write, not the endpoint controller's.
@@ -267,7 +263,7 @@ def desired_slice(link: LinkSpec, service: RemoteService, gateway: Sequence[str]
             "labels": {
                 SERVICE_NAME_LABEL: name,
                 SLICE_MANAGED_BY_LABEL: SLICE_MANAGED_BY,
-                CLUSTER_LABEL: link.target_cluster,
+                MIRROR_CLUSTER_LABEL: link.target_cluster,
             },
         },
         "addressType": "IPv4",
@@ -343,11 +339,11 @@ class Plan:
 
 
 def is_our_service(obj: LocalObject, clusters: Set[str]) -> bool:
-    return obj.label(MANAGED_BY_LABEL) == MANAGED_BY and obj.label(CLUSTER_LABEL) in clusters
+    return obj.label(MANAGED_BY_LABEL) == MANAGED_BY and obj.label(MIRROR_CLUSTER_LABEL) in clusters
 
 
 def is_our_slice(obj: LocalObject, clusters: Set[str]) -> bool:
-    return obj.label(SLICE_MANAGED_BY_LABEL) == SLICE_MANAGED_BY and obj.label(CLUSTER_LABEL) in clusters
+    return obj.label(SLICE_MANAGED_BY_LABEL) == SLICE_MANAGED_BY and obj.label(MIRROR_CLUSTER_LABEL) in clusters
 
 
 def desired_namespace(name: str) -> Obj:
@@ -447,7 +443,7 @@ def plan_mirrors(
     skipped: list[Skipped] = []
     wanted: set[Key] = set()
     for m in mirrors:
-        cluster = {m.service["metadata"]["labels"][CLUSTER_LABEL]}
+        cluster = {m.service["metadata"]["labels"][MIRROR_CLUSTER_LABEL]}
         svc, sl = services.get(m.key), slices.get(m.key)
         if svc is not None and not is_our_service(svc, cluster):
             skipped.append(Skipped(m.namespace, m.name, "a Service of that name exists and is not a mirror of ours"))

@@ -32,8 +32,6 @@ _OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
 
 # The selector of Links is a Kubernetes label selector, matched like any other in the mesh.
-Selector = LabelSelector
-Requirement = SelectorRequirement
 EXPORTED = LabelSelector(match_labels=((EXPORT_LABEL, "true"),))
 
 
@@ -78,7 +76,7 @@ def _string(spec: Mapping[str, Any], field: str, link: str, *, required: bool) -
     return value
 
 
-def _selector(raw: Any, link: str) -> Selector:
+def _selector(raw: Any, link: str) -> LabelSelector:
     if raw is None:
         # The rendered Links always carry the export label; an old one without a selector means the same.
         return EXPORTED

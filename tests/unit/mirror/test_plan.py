@@ -6,7 +6,6 @@ import copy
 from typing import Any
 
 from mesh.control.mirror import (
-    CLUSTER_LABEL,
     EXPORT_LABEL,
     MANAGED_BY_LABEL,
     CreateNamespace,
@@ -26,6 +25,7 @@ from mesh.control.mirror import (
     remote_service,
     slice_addresses,
 )
+from mesh.wellknown import MIRROR_CLUSTER_LABEL
 
 Obj = dict[str, Any]
 IDENTITY = "gateway.meshfleet.serviceaccount.identity.meshfleet.cluster.local"
@@ -222,7 +222,7 @@ def test_objects_not_ours_are_never_touched() -> None:
                                         "labels": {"app": "web"}}, "spec": {"selector": {"app": "web"}}})
     other_link = as_served({"apiVersion": "v1", "kind": "Service", "metadata": {
         "name": "web-gamma", "namespace": "shop",
-        "labels": {MANAGED_BY_LABEL: "meshfleet-mirror", CLUSTER_LABEL: "gamma"}}, "spec": {"ports": []}})
+        "labels": {MANAGED_BY_LABEL: "meshfleet-mirror", MIRROR_CLUSTER_LABEL: "gamma"}}, "spec": {"ports": []}})
     services = {("shop", "web-beta"): theirs, ("shop", "web-gamma"): local_object(other_link)}
     plan = converge(LINK, [svc("web")], services=services)
     assert plan.actions == ()
