@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .backends import Backend, choose_backend, group_backends
 from .balancer import Balancer
-from .breaker import Breaker, BreakerConfig, BreakerState
+from .breaker import Breaker, BreakerConfig
 from .errors import (
     ConnectFailed,
     NoEndpoints,
@@ -142,12 +142,6 @@ class ServiceState:
         if breaker is not None:
             breaker.abandon_probe(self._clock())
 
-    def release_probe(self, ep: Endpoint) -> None:
-        """A probe whose outcome says nothing about the endpoint (e.g. our own timeout budget)."""
-        breaker = self.breakers.get(ep)
-        if breaker is not None and breaker.state is BreakerState.PROBING:
-            breaker.record_failure(self._clock())
-
     def cancel(self) -> None:
         self._sub.cancel()
 
@@ -260,31 +254,31 @@ class OutboundRouter:
         unresolved (plaintext, unbalanced) while its subscription is in flight.
         """
         state = self.route(request, original_dst)
-        wait = getattr(self._resolver, "wait_resolved", None)
-        if state is not None or wait is None or limit <= 0:
+        if state is not None:
             return state
         states = (self.services.get(t) for t in self._candidates(request, original_dst))
-        pending = [s for s in states if s is not None and not s.answered]
-        if not pending:
+        if not await self._await_answers([s for s in states if s is not None and not s.answered], limit):
             return None
+        return self.route(request, original_dst)
+
+    async def _await_answers(self, pending: list[ServiceState], limit: float) -> bool:
+        """Give the resolver up to ``limit`` seconds to say something about ``pending``; whether it was asked."""
+        wait = getattr(self._resolver, "wait_resolved", None)
+        if not pending or wait is None or limit <= 0:
+            return False
         try:
             async with asyncio.timeout(limit):
                 for s in pending:
                     await wait(s.target)
         except TimeoutError:
-            log.info("no answer about %s within %.1fs; forwarding unresolved", pending[0].target, limit)
-        return self.route(request, original_dst)
+            log.info("no answer about %s within %.1fs", pending[0].target, limit)
+        return True
 
     async def resolve_named(self, target: str) -> ServiceState | None:
         """The state of ``target`` (``host:port``), given up to ``resolve_wait`` to resolve; None if unknown."""
         state = self.service(target)
-        wait = getattr(self._resolver, "wait_resolved", None)
-        if state.resolution is None and not state.answered and wait is not None and self.resolve_wait > 0:
-            try:
-                async with asyncio.timeout(self.resolve_wait):
-                    await wait(target)
-            except TimeoutError:
-                pass
+        if state.resolution is None and not state.answered:
+            await self._await_answers([state], self.resolve_wait)
         return state if state.resolution is not None else None
 
     async def forward_named(self, request: Request, body: RequestBody, target: str) -> OutgoingResponse:
