@@ -359,63 +359,50 @@ class OutboundRouter:
         ``labels`` fixes the metric labels (inbound); otherwise they follow
         the endpoint that answered and its identity.
         """
-        timeouts = resolution.service.timeouts
+        config = resolution.service
+        timeouts = config.timeouts
         buffered, complete = await body.read_all(MAX_RETRYABLE_BODY)
         head_headers = forwardable_headers(
             request.headers, drop=_DROP_FROM_REQUESTS, keep_upgrade=request.upgrade, names=request.names
         )
-        tracer = self._tracer
-        span = tracer.begin(request, head_headers) if tracer is not None else None
+        span = self._tracer.begin(request, head_headers) if self._tracer is not None else None
         head_headers.extend(request_framing_headers(len(buffered) if complete else None, request.framing))
         head = serialize_request_head(request.method, request.target, head_headers)
-        if span is None:
-            attempt = await self._send(request, body, state, resolution, authority, head, buffered, complete)
-        else:
-            assert tracer is not None
+        # One frame, no helper coroutine: this is every request's path. The outer handlers cost
+        # nothing until something is raised, and only a traced request has anything to do there.
+        try:
             try:
-                attempt = await self._send(request, body, state, resolution, authority, head, buffered, complete)
-            except UpstreamError as e:
-                tracer.end(span, e.status, labels or (), error=e.reason)
-                raise
-            except BaseException:
-                tracer.end(span, None, labels or (), error="cancelled")
-                raise
+                if state is None:  # one endpoint, one try: nothing to balance, break or retry
+                    ep = resolution.endpoints[0]
+                    if timeouts.request is None:
+                        attempt = await self._try(ep, request, head, buffered, complete, body, timeouts)
+                    else:
+                        async with asyncio.timeout(timeouts.request):
+                            attempt = await self._try(ep, request, head, buffered, complete, body, timeouts)
+                else:
+                    # Too large to keep a copy: streamed, never replayed.
+                    policy = config.retry if complete else NO_RETRIES
+                    state.budget.record_request(self._clock())
+                    async with asyncio.timeout(timeouts.request):
+                        attempt = await self._exchange(
+                            state, policy, request, head, buffered, complete, body, timeouts, authority
+                        )
+            except TimeoutError as e:
+                name = authority or (request.header(b"host") or b"").decode("latin-1") or resolution.target
+                raise RequestTimeout(f"no response from {name} within {timeouts.request}s") from e
+        except UpstreamError as e:
+            if span is not None:
+                span.end(e.status, labels or (), error=e.reason)
+            raise
+        except BaseException:
+            if span is not None:
+                span.end(None, labels or (), error="cancelled")
+            raise
         if labels is None:
             labels = self.labels(state, authority, attempt.conn.peer_identity, attempt.endpoint)
         if span is not None:
-            assert tracer is not None
-            tracer.end(span, attempt.response.status, labels)
+            span.end(attempt.response.status, labels)
         return self._respond(request, attempt, labels, started, timeouts)
-
-    async def _send(
-        self,
-        request: Request,
-        body: RequestBody,
-        state: ServiceState | None,
-        resolution: Resolution,
-        authority: str,
-        head: bytes,
-        buffered: bytes,
-        complete: bool,
-    ) -> Attempt:
-        """The attempt that answered: balanced and retried for a known service, else its one endpoint's."""
-        config = resolution.service
-        timeouts = config.timeouts
-        try:
-            if state is None:  # one endpoint, one try: nothing to balance, break or retry
-                ep = resolution.endpoints[0]
-                if timeouts.request is None:
-                    return await self._try(ep, request, head, buffered, complete, body, timeouts)
-                async with asyncio.timeout(timeouts.request):
-                    return await self._try(ep, request, head, buffered, complete, body, timeouts)
-            # Too large to keep a copy: streamed, never replayed.
-            policy = config.retry if complete else NO_RETRIES
-            state.budget.record_request(self._clock())
-            async with asyncio.timeout(timeouts.request):
-                return await self._exchange(state, policy, request, head, buffered, complete, body, timeouts, authority)
-        except TimeoutError as e:
-            name = authority or (request.header(b"host") or b"").decode("latin-1") or resolution.target
-            raise RequestTimeout(f"no response from {name} within {timeouts.request}s") from e
 
     async def _exchange(
         self,

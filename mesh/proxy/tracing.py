@@ -161,6 +161,10 @@ class OpenSpan(NamedTuple):
     start_ns: int
     method: str
     target: str
+    tracer: Tracer  # that ends it: the request path holds the span alone
+
+    def end(self, status: int | None, labels: Labels = (), error: str | None = None) -> None:
+        self.tracer.end(self, status, labels, error)
 
 
 class Tracer:
@@ -194,7 +198,7 @@ class Tracer:
                 return None
             span_id = self._ids()
             _replace(headers, TRACEPARENT, format_traceparent(context.trace_id, span_id, context.flags))
-            return OpenSpan(context, span_id, self._clock_ns(), request.method, request.target)
+            return OpenSpan(context, span_id, self._clock_ns(), request.method, request.target, self)
         return self._begin_b3(request, headers)
 
     def _begin_b3(self, request: Request, headers: list[tuple[bytes, bytes]]) -> OpenSpan | None:
@@ -211,7 +215,7 @@ class Tracer:
             _replace(headers, B3_SPAN_ID, span_id.encode())
             if not _replace(headers, B3_PARENT_ID, context.parent_id.encode()):
                 headers.append((b"X-B3-ParentSpanId", context.parent_id.encode()))
-        return OpenSpan(context, span_id, self._clock_ns(), request.method, request.target)
+        return OpenSpan(context, span_id, self._clock_ns(), request.method, request.target, self)
 
     def end(self, span: OpenSpan, status: int | None, labels: Labels = (), error: str | None = None) -> None:
         buffer = self._buffer
